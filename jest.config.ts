@@ -1,0 +1,34 @@
+/** @jest-config-loader ts-node */
+/** @jest-config-loader-options {"transpileOnly": true} */
+import type { Config } from 'jest';
+
+// ESM TypeScript throughout: ts-jest transpiles each file on its own
+// (isolatedModules) and relative imports keep their `.js` suffix in source.
+const esmTypeScript = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+  },
+  testEnvironment: 'node',
+};
+
+const config: Config = {
+  projects: [
+    {
+      ...esmTypeScript,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/harness/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '\\.device\\.test\\.ts$'],
+    },
+    {
+      ...esmTypeScript,
+      displayName: 'device',
+      // Suites that talk to a device (the virtual device unless ZLAB_SERIAL names one).
+      testMatch: ['<rootDir>/harness/**/*.device.test.ts', '<rootDir>/tests/device/**/*.test.ts'],
+      slowTestThreshold: 60,
+    },
+  ],
+};
+
+export default config;

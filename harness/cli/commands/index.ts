@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
+import { register as registerDevices } from './devices.js';
+import { register as registerDoctor } from './doctor.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
  * `zlab --help` lists them.
  */
-const groups: Array<(program: Command) => void> = [];
+const groups: Array<(program: Command) => void> = [
+  registerDevices,
+  registerDoctor,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of groups) register(program);

@@ -14,6 +14,7 @@ const esmTypeScript = {
 };
 
 const config: Config = {
+  reporters: ['default', '<rootDir>/scripts/summary-reporter.cjs'],
   projects: [
     {
       ...esmTypeScript,

@@ -261,7 +261,8 @@ class SectionCursor {
 function checkMagic(buf: Buffer, magic: string, what: string): void {
   const found = buf.subarray(0, MAGIC_SIZE);
   if (!found.equals(Buffer.from(magic, 'latin1'))) {
-    const shown = JSON.stringify(found.toString('latin1'));
+    const text = found.toString('latin1');
+    const shown = /^[\x20-\x7e]*$/.test(text) ? JSON.stringify(text) : `0x${found.toString('hex')}`;
     const hint = buf.length < MAGIC_SIZE ? ` (file is only ${buf.length} bytes)` : '';
     throw new BootImageError('magic', `${what} image: magic is ${shown}, expected "${magic}"${hint}`, { found: found.toString('hex') });
   }

@@ -47,7 +47,7 @@ export function buildBootImage(spec: BootImageSpec): Buffer {
   if (recoveryDtbo.length > 0 && (version < 1 || version > 2)) refuse('recovery_dtbo', '1-2');
   if (dtb.length > 0 && version !== 2) refuse('dtb', '2');
   if (signature.length > 0 && version !== 4) refuse('signature', '4');
-  if (version === 2 && dtb.length === 0) throw new BootImageError('dtb', 'boot image v2: a dtb is required');
+  // mkbootimg insists on a dtb for v2; x86 (the virtual device) boots without one, so zlab allows dtb_size 0.
   const osVersion = typeof spec.osVersion === 'number' ? checkU32(spec.osVersion, 'os_version') : encodeOsVersion(spec.osVersion ?? {});
   const cmdline = encodeText(spec.cmdline ?? '', V3_ARGS_SIZE - 1, 'cmdline');
 

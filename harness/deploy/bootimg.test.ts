@@ -97,7 +97,7 @@ describe('boot image writer and reader', () => {
   it('refuses what does not fit the header version', () => {
     expectField(() => buildBootImage({ headerVersion: 3, kernel, name: 'x' }), 'name', /no name field/);
     expectField(() => buildBootImage({ headerVersion: 3, kernel, second: kernel }), 'second', /0-2/);
-    expectField(() => buildBootImage({ headerVersion: 2, kernel }), 'dtb', /dtb is required/);
+    expectField(() => buildBootImage({ headerVersion: 3, kernel, dtb }), 'dtb', /only carried by header versions 2/);
     expectField(() => buildBootImage({ headerVersion: 3, kernel, pageSize: 2048 }), 'page_size', /fixed at 4096/);
     expectField(() => buildBootImage({ kernel, pageSize: 1000 }), 'page_size', /1000/);
     expectField(() => buildBootImage({ kernel, name: 'sixteen-chars-xx' }), 'name', /at most 15/);
@@ -191,6 +191,13 @@ describe('repackBootImage', () => {
     expect(after.headerVersion).toBe(v);
     expect(after.signature.length).toBe(0);
     if (v <= 2) expect(after.id.equals(before.id)).toBe(false);
+  });
+
+  it('writes a v2 image without a dtb (x86 needs none)', () => {
+    const img = parseBootImage(buildBootImage({ headerVersion: 2, kernel, cmdline: 'console=ttyS0' }));
+    expect(img.dtb.length).toBe(0);
+    expect(img.headerSize).toBe(1660);
+    expect(img.imageSize).toBe(2048 * 4);
   });
 
   it('replaces the ramdisk alone and keeps a v4 signature when nothing it covers changed', () => {

@@ -1,0 +1,772 @@
+/*
+ * sampler: records the device's memory-reclaim counters at a fixed period.
+ *
+ * Every source file is opened once and re-read with pread, so a sample costs a
+ * handful of syscalls and no fork. Samples are timestamped with CLOCK_BOOTTIME
+ * and written with one write(2) per record, so a crash or a lost connection
+ * loses at most the period in progress. A source that cannot be read is
+ * recorded as missing ("-"), never fatal. The record format is described in
+ * docs/workloads.md ("Sampler records").
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "clock.h"
+
+#define FORMAT_VERSION 1
+#define MAX_SOURCES 256
+#define MAX_COLUMNS 4096
+#define MAX_KEYS 512
+#define MAX_THREADS 512
+#define MAX_COMMS 16
+#define READ_BUF (64 * 1024)
+#define OUT_BUF (256 * 1024)
+
+enum source_kind {
+	SRC_KEYED,  /* "name value" or "Name:  value kB" lines; selected or all keys */
+	SRC_SPACED, /* one line of whitespace-separated values (optionally after a label) */
+	SRC_PSI,    /* "some avg10=… avg60=… avg300=… total=…" and the same for full */
+	SRC_TASK,   /* /proc/…/stat: utime and stime */
+};
+
+struct source {
+	char name[64];
+	char path[200];
+	enum source_kind kind;
+	int fd;
+	int ncols;
+	int skip_label;     /* SRC_SPACED: the line starts with a label (/proc/stat "cpu") */
+	char **keys;        /* SRC_KEYED: column keys in order */
+	int hint;
+};
+
+struct thread {
+	int tid, pid;
+	int fd;
+};
+
+static struct source sources[MAX_SOURCES];
+static int nsources;
+static const char *columns[MAX_COLUMNS];
+static int ncolumns;
+static struct thread threads[MAX_THREADS];
+static int nthreads;
+static const char *comms[MAX_COMMS];
+static int ncomms;
+static int out_fd = -1;
+static char out[OUT_BUF];
+static size_t out_len;
+static char rbuf[READ_BUF];
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+/* snprintf that truncates quietly: names and paths here are short by design. */
+static void bounded_format(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("sampler: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static void put(const char *s, size_t n)
+{
+	if (out_len + n + 2 > sizeof(out)) {
+		/* never overflow; a truncated line fails to parse on the host */
+		if (out_len + 2 >= sizeof(out))
+			return;
+		n = sizeof(out) - out_len - 2;
+	}
+	memcpy(out + out_len, s, n);
+	out_len += n;
+}
+
+static void puts_(const char *s) { put(s, strlen(s)); }
+
+static void putf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out + out_len, sizeof(out) - out_len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out_len += (size_t)n < sizeof(out) - out_len ? (size_t)n : sizeof(out) - out_len - 1;
+}
+
+/* One record, one write: what is in the file is always whole lines. */
+static void flush_record(void)
+{
+	size_t off = 0;
+	while (off < out_len) {
+		ssize_t w = write(out_fd, out + off, out_len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			die("cannot write the record file: %s", strerror(errno));
+		off += (size_t)w;
+	}
+	out_len = 0;
+}
+
+static ssize_t read_fd(int fd)
+{
+	ssize_t n = pread(fd, rbuf, sizeof(rbuf) - 1, 0);
+	if (n >= 0)
+		rbuf[n] = 0;
+	return n;
+}
+
+static int read_path(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return 0;
+}
+
+/* Words for names in the header: anything but [A-Za-z0-9_.-] becomes '_'. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
+			*s = '_';
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		die("out of memory");
+	return d;
+}
+
+static void add_column(const char *name)
+{
+	if (ncolumns >= MAX_COLUMNS)
+		die("too many columns");
+	columns[ncolumns++] = xstrdup(name);
+}
+
+static struct source *new_source(const char *name, const char *path, enum source_kind kind)
+{
+	if (nsources >= MAX_SOURCES)
+		die("too many sources");
+	struct source *s = &sources[nsources++];
+	memset(s, 0, sizeof(*s));
+	bounded_format(s->name, sizeof(s->name), "%s", name);
+	bounded_format(s->path, sizeof(s->path), "%s", path);
+	s->kind = kind;
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	return s;
+}
+
+/* A keyed source whose columns are every key present now (/proc/vmstat). */
+static void add_keyed_all(const char *name, const char *path)
+{
+	struct source *s = new_source(name, path, SRC_KEYED);
+	s->keys = calloc(MAX_KEYS, sizeof(char *));
+	if (!s->keys)
+		die("out of memory");
+	if (s->fd < 0 || read_fd(s->fd) < 0)
+		return;
+	for (char *line = rbuf; *line && s->ncols < MAX_KEYS;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		char key[128];
+		if (sscanf(line, "%127[^: ]", key) == 1) {
+			char col[200];
+			s->keys[s->ncols++] = xstrdup(key);
+			bounded_format(col, sizeof(col), "%s.%s", name, key);
+			add_column(col);
+		}
+		if (!nl)
+			break;
+		line = nl + 1;
+	}
+}
+
+static void add_keyed(const char *name, const char *path, const char *const *keys, int n)
+{
+	struct source *s = new_source(name, path, SRC_KEYED);
+	s->keys = calloc((size_t)n, sizeof(char *));
+	if (!s->keys)
+		die("out of memory");
+	for (int i = 0; i < n; i++) {
+		char col[200];
+		s->keys[i] = xstrdup(keys[i]);
+		bounded_format(col, sizeof(col), "%s.%s", name, keys[i]);
+		sanitize(col);
+		add_column(col);
+	}
+	s->ncols = n;
+}
+
+static void add_spaced(const char *name, const char *path, const char *const *fields, int n, int skip_label)
+{
+	struct source *s = new_source(name, path, SRC_SPACED);
+	s->skip_label = skip_label;
+	for (int i = 0; i < n; i++) {
+		char col[200];
+		bounded_format(col, sizeof(col), "%s.%s", name, fields[i]);
+		add_column(col);
+	}
+	s->ncols = n;
+}
+
+static void add_single(const char *column, const char *path)
+{
+	struct source *s = new_source(column, path, SRC_SPACED);
+	add_column(column);
+	s->ncols = 1;
+}
+
+/* Emit `n` values: tokens found, "-" for the rest. */
+static void emit_values(const char **vals, const int *lens, int n)
+{
+	for (int i = 0; i < n; i++) {
+		put(" ", 1);
+		if (vals[i])
+			put(vals[i], (size_t)lens[i]);
+		else
+			put("-", 1);
+	}
+}
+
+static const char *vals[MAX_KEYS];
+static int lens[MAX_KEYS];
+
+static void sample_source(struct source *s)
+{
+	int n = s->ncols;
+	memset(vals, 0, sizeof(vals[0]) * (size_t)n);
+	if (s->fd < 0 || read_fd(s->fd) < 0) {
+		emit_values(vals, lens, n);
+		return;
+	}
+	char *p = rbuf;
+	if (s->kind == SRC_KEYED) {
+		while (*p) {
+			char *key = p;
+			size_t klen = strcspn(p, ": \n");
+			p += klen;
+			p += strspn(p, ": \t");
+			char *val = p;
+			size_t vlen = strcspn(p, " \t\n");
+			p += strcspn(p, "\n");
+			if (*p)
+				p++;
+			/* fast path: keys come in the order they were listed */
+			int idx = -1;
+			if (s->hint < n && strlen(s->keys[s->hint]) == klen && !memcmp(s->keys[s->hint], key, klen))
+				idx = s->hint;
+			else
+				for (int i = 0; i < n; i++)
+					if (strlen(s->keys[i]) == klen && !memcmp(s->keys[i], key, klen)) {
+						idx = i;
+						break;
+					}
+			if (idx >= 0 && vlen) {
+				vals[idx] = val;
+				lens[idx] = (int)vlen;
+				s->hint = idx + 1;
+			}
+		}
+		s->hint = 0;
+	} else if (s->kind == SRC_PSI) {
+		int i = 0;
+		while (*p && i < n) {
+			char *eq = strchr(p, '=');
+			if (!eq)
+				break;
+			p = eq + 1;
+			vals[i] = p;
+			lens[i] = (int)strcspn(p, " \n");
+			p += lens[i];
+			i++;
+		}
+	} else if (s->kind == SRC_TASK) {
+		char *rp = strrchr(p, ')');
+		int field = 2; /* the token after ')' is field 3, the state */
+		p = rp ? rp + 1 : p + strlen(p);
+		while (*p && field < 15) {
+			p += strspn(p, " ");
+			size_t l = strcspn(p, " \n");
+			field++;
+			if (field == 14 || field == 15) {
+				vals[field - 14] = p;
+				lens[field - 14] = (int)l;
+			}
+			p += l;
+		}
+	} else {
+		if (s->skip_label)
+			p += strcspn(p, " \t\n");
+		for (int i = 0; i < n; i++) {
+			p += strspn(p, " \t");
+			size_t l = strcspn(p, " \t\n");
+			if (!l)
+				break;
+			vals[i] = p;
+			lens[i] = (int)l;
+			p += l;
+		}
+	}
+	emit_values(vals, lens, n);
+}
+
+/* ---- sources present on this device ---- */
+
+static const char *const meminfo_keys[] = {
+	"MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active(anon)", "Inactive(anon)",
+	"Active(file)", "Inactive(file)", "SwapTotal", "SwapFree", "Dirty", "AnonPages", "Mapped", "Shmem",
+	"Slab", "KernelStack", "PageTables",
+};
+static const char *const psi_fields[] = { "some.avg10", "some.avg60", "some.avg300", "some.total",
+					  "full.avg10", "full.avg60", "full.avg300", "full.total" };
+static const char *const mm_stat_fields[] = { "orig_data_size", "compr_data_size", "mem_used_total",
+					      "mem_limit", "mem_used_max", "same_pages",
+					      "pages_compacted", "huge_pages", "huge_pages_since" };
+static const char *const io_stat_fields[] = { "failed_reads", "failed_writes", "invalid_io", "notify_free" };
+static const char *const block_stat_fields[] = { "read_ios", "read_merges", "read_sectors", "read_ticks",
+						 "write_ios", "write_merges", "write_sectors", "write_ticks",
+						 "in_flight", "io_ticks", "time_in_queue", "discard_ios",
+						 "discard_merges", "discard_sectors", "discard_ticks", "flush_ios",
+						 "flush_ticks" };
+static const char *const cpu_fields[] = { "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal" };
+
+static char meta[16384];
+static size_t meta_len;
+
+static void add_meta(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(meta + meta_len, sizeof(meta) - meta_len, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof(meta) - meta_len)
+		meta_len += (size_t)n;
+}
+
+static int count_tokens(const char *path, int skip_label)
+{
+	char buf[1024];
+	if (read_path(path, buf, sizeof(buf)))
+		return -1;
+	char *p = buf;
+	int n = 0;
+	if (skip_label)
+		p += strcspn(p, " \t\n");
+	for (;;) {
+		p += strspn(p, " \t");
+		size_t l = strcspn(p, " \t\n");
+		if (!l)
+			break;
+		n++;
+		p += l;
+	}
+	return n;
+}
+
+static int numeric_suffix_cmp(const void *a, const void *b)
+{
+	return strverscmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted names in `dir` that start with `prefix`. */
+static int list_dir(const char *dir, const char *prefix, char names[][64], int max)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < max)
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && strlen(e->d_name) < 64)
+			bounded_format(names[n++], 64, "%s", e->d_name);
+	closedir(d);
+	const char *ptrs[64];
+	for (int i = 0; i < n; i++)
+		ptrs[i] = xstrdup(names[i]);
+	qsort(ptrs, (size_t)n, sizeof(ptrs[0]), numeric_suffix_cmp);
+	for (int i = 0; i < n; i++) {
+		bounded_format(names[i], 64, "%s", ptrs[i]);
+		free((void *)ptrs[i]);
+	}
+	return n;
+}
+
+static void setup_sources(void)
+{
+	char names[64][64], path[256], col[200], text[128];
+	add_keyed_all("vmstat", "/proc/vmstat");
+	add_keyed("meminfo", "/proc/meminfo", meminfo_keys, (int)(sizeof(meminfo_keys) / sizeof(meminfo_keys[0])));
+	struct source *psi = new_source("psi", "/proc/pressure/memory", SRC_PSI);
+	for (int i = 0; i < 8; i++) {
+		bounded_format(col, sizeof(col), "psi.%s", psi_fields[i]);
+		add_column(col);
+	}
+	psi->ncols = 8;
+	add_spaced("cpu", "/proc/stat", cpu_fields, 8, 1);
+	struct source *self = new_source("self", "/proc/self/stat", SRC_TASK);
+	add_column("self.utime");
+	add_column("self.stime");
+	self->ncols = 2;
+
+	int nz = list_dir("/sys/block", "zram", names, 64);
+	for (int i = 0; i < nz; i++) {
+		char name[80];
+		int n;
+		bounded_format(name, sizeof(name), "%s.mm", names[i]);
+		bounded_format(path, sizeof(path), "/sys/block/%s/mm_stat", names[i]);
+		n = count_tokens(path, 0);
+		add_spaced(name, path, mm_stat_fields, n > 0 && n < 9 ? n : 8 + (n >= 9), 0);
+		bounded_format(name, sizeof(name), "%s.io", names[i]);
+		bounded_format(path, sizeof(path), "/sys/block/%s/io_stat", names[i]);
+		add_spaced(name, path, io_stat_fields, 4, 0);
+		bounded_format(name, sizeof(name), "%s.stat", names[i]);
+		bounded_format(path, sizeof(path), "/sys/block/%s/stat", names[i]);
+		n = count_tokens(path, 0);
+		add_spaced(name, path, block_stat_fields, n >= 11 && n <= 17 ? n : 11, 0);
+		bounded_format(path, sizeof(path), "/sys/block/%s/comp_algorithm", names[i]);
+		if (!read_path(path, text, sizeof(text))) {
+			/* the active algorithm is the one in brackets */
+			char *lb = strchr(text, '['), *rb = lb ? strchr(lb, ']') : NULL;
+			if (lb && rb) {
+				*rb = 0;
+				memmove(text, lb + 1, strlen(lb + 1) + 1);
+			}
+			sanitize(text);
+			add_meta("# meta %s.comp_algorithm %s\n", names[i], text);
+		}
+	}
+
+	int nt = list_dir("/sys/class/thermal", "thermal_zone", names, 64);
+	for (int i = 0; i < nt; i++) {
+		bounded_format(path, sizeof(path), "/sys/class/thermal/%s/type", names[i]);
+		if (read_path(path, text, sizeof(text)))
+			bounded_format(text, sizeof(text), "unknown");
+		sanitize(text);
+		add_meta("# meta thermal.%s.type %s\n", names[i], text);
+		bounded_format(col, sizeof(col), "thermal.%s.temp", names[i]);
+		bounded_format(path, sizeof(path), "/sys/class/thermal/%s/temp", names[i]);
+		add_single(col, path);
+	}
+
+	int np = list_dir("/sys/devices/system/cpu/cpufreq", "policy", names, 64);
+	for (int i = 0; i < np; i++) {
+		bounded_format(path, sizeof(path), "/sys/devices/system/cpu/cpufreq/%s/related_cpus", names[i]);
+		if (!read_path(path, text, sizeof(text))) {
+			for (char *c = text; *c; c++)
+				if (*c == ' ')
+					*c = ',';
+			add_meta("# meta cpufreq.%s.cpus %s\n", names[i], text);
+		}
+		bounded_format(col, sizeof(col), "cpufreq.%s.cur_khz", names[i]);
+		bounded_format(path, sizeof(path), "/sys/devices/system/cpu/cpufreq/%s/scaling_cur_freq", names[i]);
+		add_single(col, path);
+	}
+
+	int nb = list_dir("/sys/class/power_supply", "", names, 64);
+	for (int i = 0; i < nb; i++) {
+		if (names[i][0] == '.')
+			continue;
+		bounded_format(path, sizeof(path), "/sys/class/power_supply/%s/type", names[i]);
+		if (read_path(path, text, sizeof(text)) || strcmp(text, "Battery"))
+			continue;
+		char bname[64];
+		bounded_format(bname, sizeof(bname), "%s", names[i]);
+		sanitize(bname);
+		bounded_format(col, sizeof(col), "battery.%s.current_ua", bname);
+		bounded_format(path, sizeof(path), "/sys/class/power_supply/%s/current_now", names[i]);
+		add_single(col, path);
+		bounded_format(col, sizeof(col), "battery.%s.voltage_uv", bname);
+		bounded_format(path, sizeof(path), "/sys/class/power_supply/%s/voltage_now", names[i]);
+		add_single(col, path);
+	}
+}
+
+/* ---- threads of kswapd*, kcompressd* and named processes ---- */
+
+static int wanted_comm(const char *comm)
+{
+	for (int i = 0; i < ncomms; i++)
+		if (!strncmp(comm, comms[i], strlen(comms[i])))
+			return 1;
+	return 0;
+}
+
+static int tracked(int tid)
+{
+	for (int i = 0; i < nthreads; i++)
+		if (threads[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+static void scan_threads(uint64_t now)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return;
+	struct dirent *e;
+	char path[128], comm[64];
+	while ((e = readdir(proc))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		int pid = atoi(e->d_name);
+		if (pid == getpid())
+			continue;
+		bounded_format(path, sizeof(path), "/proc/%d/comm", pid);
+		if (read_path(path, comm, sizeof(comm)) || !wanted_comm(comm))
+			continue;
+		bounded_format(path, sizeof(path), "/proc/%d/task", pid);
+		DIR *tasks = opendir(path);
+		if (!tasks)
+			continue;
+		struct dirent *t;
+		while ((t = readdir(tasks)) && nthreads < MAX_THREADS) {
+			if (!isdigit((unsigned char)t->d_name[0]))
+				continue;
+			int tid = atoi(t->d_name);
+			if (tracked(tid))
+				continue;
+			bounded_format(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			bounded_format(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+			char tcomm[64];
+			if (read_path(path, tcomm, sizeof(tcomm)))
+				bounded_format(tcomm, sizeof(tcomm), "%s", comm);
+			sanitize(tcomm);
+			char pcomm[64];
+			bounded_format(pcomm, sizeof(pcomm), "%s", comm);
+			sanitize(pcomm);
+			threads[nthreads++] = (struct thread){ .tid = tid, .pid = pid, .fd = fd };
+			putf("N %llu %d %d %s %s\n", (unsigned long long)now, tid, pid, pcomm, tcomm);
+		}
+		closedir(tasks);
+	}
+	closedir(proc);
+}
+
+static void sample_threads(uint64_t now)
+{
+	int gone[MAX_THREADS], ngone = 0;
+	if (!nthreads)
+		return;
+	putf("T %llu", (unsigned long long)now);
+	for (int i = 0; i < nthreads;) {
+		struct thread *t = &threads[i];
+		char *rp = read_fd(t->fd) > 0 ? strrchr(rbuf, ')') : NULL;
+		unsigned long long ut = 0, st = 0;
+		if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+			/* the thread has exited: its stat file reads as an error */
+			close(t->fd);
+			gone[ngone++] = t->tid;
+			threads[i] = threads[--nthreads];
+			continue;
+		}
+		putf(" %d:%llu:%llu", t->tid, ut, st);
+		i++;
+	}
+	puts_("\n");
+	for (int i = 0; i < ngone; i++)
+		putf("G %llu %d\n", (unsigned long long)now, gone[i]);
+}
+
+/* ---- main ---- */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sampler --out PATH [--period-ms N] [--duration-ms N] [--count N]\n"
+			"               [--comm NAME]... [--scan-ms N] [--daemon] [--pidfile PATH]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "out", required_argument, 0, 'o' },      { "period-ms", required_argument, 0, 'p' },
+		{ "duration-ms", required_argument, 0, 'd' }, { "count", required_argument, 0, 'c' },
+		{ "comm", required_argument, 0, 'n' },     { "scan-ms", required_argument, 0, 's' },
+		{ "daemon", no_argument, 0, 'D' },         { "pidfile", required_argument, 0, 'P' },
+		{ "help", no_argument, 0, '?' },           { 0, 0, 0, 0 },
+	};
+	const char *out_path = NULL, *pidfile = NULL;
+	uint64_t period_ms = 100, duration_ms = 0, count = 0, scan_ms = 250;
+	int daemonize = 0, c;
+	comms[ncomms++] = "kswapd";
+	comms[ncomms++] = "kcompressd";
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (c) {
+		case 'o': out_path = optarg; break;
+		case 'p': period_ms = arg_u64("--period-ms", optarg, 1, 3600000); break;
+		case 'd': duration_ms = arg_u64("--duration-ms", optarg, 0, 30ULL * 86400000); break;
+		case 'c': count = arg_u64("--count", optarg, 0, UINT64_MAX); break;
+		case 'n':
+			if (ncomms >= MAX_COMMS || !*optarg || strlen(optarg) > 15) {
+				fprintf(stderr, "--comm: \"%s\" is not a process name (1..15 characters, at most %d)\n",
+					optarg, MAX_COMMS - 2);
+				return 2;
+			}
+			comms[ncomms++] = optarg;
+			break;
+		case 's': scan_ms = arg_u64("--scan-ms", optarg, 1, 3600000); break;
+		case 'D': daemonize = 1; break;
+		case 'P': pidfile = optarg; break;
+		default: usage(); return 2;
+		}
+	}
+	if (optind != argc || !out_path) {
+		usage();
+		return 2;
+	}
+	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (out_fd < 0)
+		die("cannot create %s: %s", out_path, strerror(errno));
+
+	if (daemonize) {
+		/* detach from the shell that started us: the host ends that shell */
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork: %s", strerror(errno));
+		if (pid > 0) {
+			printf("%d\n", pid);
+			return 0;
+		}
+		setsid();
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+	}
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+		if (!f)
+			die("cannot write %s: %s", pidfile, strerror(errno));
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	setup_sources();
+
+	char boot_id[64];
+	if (read_path("/proc/sys/kernel/random/boot_id", boot_id, sizeof(boot_id)))
+		bounded_format(boot_id, sizeof(boot_id), "-");
+	sanitize(boot_id);
+	uint64_t period_ns = period_ms * 1000000ULL;
+	uint64_t anchor_boot = boottime_ns(), anchor_real = realtime_ns();
+
+	putf("# zlab-sampler %d\n", FORMAT_VERSION);
+	putf("# boot_id %s\n", boot_id);
+	putf("# anchor %llu %llu\n", (unsigned long long)anchor_boot, (unsigned long long)anchor_real);
+	putf("# period_ns %llu\n", (unsigned long long)period_ns);
+	putf("# clk_tck %ld\n", sysconf(_SC_CLK_TCK));
+	putf("# page_size %ld\n", sysconf(_SC_PAGESIZE));
+	putf("# ncpu %ld\n", sysconf(_SC_NPROCESSORS_CONF));
+	putf("# pid %d\n", getpid());
+	for (int i = 0; i < ncomms; i++)
+		putf("# comm %s\n", comms[i]);
+	for (int i = 0; i < nsources; i++)
+		putf("# source %s %s %s %d\n", sources[i].name, sources[i].path, sources[i].fd >= 0 ? "ok" : "missing",
+		     sources[i].ncols);
+	put(meta, meta_len);
+	putf("# columns %d", ncolumns + 1);
+	puts_(" t_ns");
+	for (int i = 0; i < ncolumns; i++) {
+		put(" ", 1);
+		puts_(columns[i]);
+	}
+	puts_("\n# end\n");
+	flush_record();
+
+	uint64_t start = boottime_ns(), next = start, last_scan = 0, samples = 0, overruns = 0;
+	const char *reason = "count";
+	for (;;) {
+		if (stop_signal) {
+			reason = stop_signal == SIGTERM ? "SIGTERM" : stop_signal == SIGINT ? "SIGINT" : "SIGHUP";
+			break;
+		}
+		uint64_t now = boottime_ns();
+		if (duration_ms && now - start >= duration_ms * 1000000ULL) {
+			reason = "duration";
+			break;
+		}
+		if (count && samples >= count)
+			break;
+		if (!last_scan || now - last_scan >= scan_ms * 1000000ULL) {
+			scan_threads(now);
+			last_scan = now;
+		}
+		putf("S %llu", (unsigned long long)now);
+		for (int i = 0; i < nsources; i++)
+			sample_source(&sources[i]);
+		puts_("\n");
+		sample_threads(now);
+		flush_record();
+		samples++;
+
+		next += period_ns;
+		now = boottime_ns();
+		if (next <= now) {
+			/* fell behind: skip the slots already past rather than burst */
+			uint64_t behind = (now - next) / period_ns + 1;
+			overruns += behind;
+			next += behind * period_ns;
+		}
+		struct timespec ts = { .tv_sec = (time_t)(next / 1000000000ULL), .tv_nsec = (long)(next % 1000000000ULL) };
+		clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &ts, NULL); /* a signal ends the sleep early */
+	}
+	putf("X %llu %s samples=%llu overruns=%llu\n", (unsigned long long)boottime_ns(), reason,
+	     (unsigned long long)samples, (unsigned long long)overruns);
+	flush_record();
+	close(out_fd);
+	if (pidfile)
+		unlink(pidfile);
+	return 0;
+}

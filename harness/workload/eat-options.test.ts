@@ -1,0 +1,72 @@
+import { describe, expect, it } from '@jest/globals';
+import { UsageError } from '../util/errors.js';
+import { eaterArgs, parseEatOptions, planEat } from './eat-options.js';
+import { memorySizes } from './meminfo.js';
+import { parseSize, sizeToMib } from './size-spec.js';
+
+const GiB = 1024 ** 3;
+const memory = { memTotalBytes: 1 * GiB, swapTotalBytes: 2 * GiB };
+
+describe('sizes', () => {
+  it('reads units and percentages of MemTotal', () => {
+    expect(sizeToMib(parseSize('--size', '1536M'), GiB)).toBe(1536);
+    expect(sizeToMib(parseSize('--size', '1.5G'), GiB)).toBe(1536);
+    expect(sizeToMib(parseSize('--size', '150%'), GiB)).toBe(1536);
+    expect(sizeToMib(parseSize('--size', '512MiB'), GiB)).toBe(512);
+    expect(sizeToMib(parseSize('--size', '2048k'), GiB)).toBe(2);
+  });
+
+  it.each(['12Q', '1536', '', '-5M', 'M', '0%', '0M', '1.5.1G', '50 %%'])('refuses %j naming the flag', (text) => {
+    expect(() => parseSize('--size', text)).toThrow(UsageError);
+    expect(() => parseSize('--size', text)).toThrow(/^--size: /);
+  });
+});
+
+describe('eater options', () => {
+  it('applies defaults and parses every option', () => {
+    const r = parseEatOptions({ size: '1.5G', ratio: '3', sameFilled: '10%', zero: '5', file: '256M', rate: '200', workers: '2' });
+    expect(r).toMatchObject({ ratio: 3, sameFilledPct: 10, zeroPct: 5, rateMibps: 200, workers: 2, periodMs: 100, retouch: 1, oomScoreAdj: -1000 });
+    expect(r.file).toEqual({ kind: 'bytes', bytes: 256 * 1024 ** 2 });
+    expect(parseEatOptions({}).size).toEqual({ kind: 'percent', percent: 150 });
+  });
+
+  it.each([
+    [{ ratio: '0.5' }, /^--ratio: "0.5" is not a ratio from 1 to 12/],
+    [{ ratio: 'three' }, /^--ratio: /],
+    [{ ratio: '40' }, /^--ratio: "40"/],
+    [{ sameFilled: '120%' }, /^--same-filled: "120%" is not a percentage/],
+    [{ zero: '-1' }, /^--zero: /],
+    [{ sameFilled: '60%', zero: '50%' }, /add up to more than 100%/],
+    [{ rate: '-5' }, /^--rate: "-5" is not a non-negative rate/],
+    [{ workers: '0' }, /^--workers: /],
+    [{ workers: '1.5' }, /^--workers: /],
+    [{ periodMs: '0' }, /^--period-ms: /],
+    [{ holdMs: '-1' }, /^--hold-ms: /],
+    [{ retouch: 'x' }, /^--retouch: /],
+    [{ oomScoreAdj: '-1001' }, /^--oom-score-adj: /],
+    [{ size: 'lots' }, /^--size: "lots" is not a size/],
+    [{ file: '10X' }, /^--file: /],
+  ])('refuses %j', (input, message) => {
+    expect(() => parseEatOptions(input)).toThrow(UsageError);
+    expect(() => parseEatOptions(input)).toThrow(message);
+  });
+
+  it('refuses a target above RAM + swap unless overcommit is allowed', () => {
+    expect(() => planEat(parseEatOptions({ size: '3.5G' }), memory)).toThrow(/--size: 3584 MiB is more than RAM \+ swap \(1024 MiB \+ 2048 MiB\).*--allow-overcommit/);
+    expect(planEat(parseEatOptions({ size: '3.5G', allowOvercommit: true }), memory).sizeMib).toBe(3584);
+    expect(planEat(parseEatOptions({ size: '3G' }), memory).sizeMib).toBe(3072);
+  });
+
+  it('builds the eater argument vector from a plan', () => {
+    const plan = planEat(parseEatOptions({ size: '150%', ratio: '2.5', file: '10%', zero: '5%' }), memory);
+    const args = eaterArgs(plan, { summary: '/d/s.json', file: '/d/f' });
+    expect(args.slice(0, 4)).toEqual(['--size-mib', '1536', '--ratio', '2.5']);
+    expect(args).toEqual(expect.arrayContaining(['--zero-pct', '5', '--file-mib', '102', '--file-path', '/d/f', '--summary', '/d/s.json']));
+  });
+
+  it('reads MemTotal and SwapTotal from /proc/meminfo', () => {
+    const sizes = memorySizes('MemTotal:        1004532 kB\nMemFree:  1000 kB\nSwapTotal:       2097148 kB\n');
+    expect(sizes).toEqual({ memTotalBytes: 1004532 * 1024, swapTotalBytes: 2097148 * 1024 });
+    expect(() => memorySizes('MemFree: 1 kB\n')).toThrow(/no MemTotal/);
+  });
+});

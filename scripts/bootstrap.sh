@@ -15,6 +15,7 @@ packages=(
   musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross make  # static device binaries
   mkbootimg abootimg                 # boot image peers for cross-checks
   bc bison flex libelf-dev libssl-dev ccache linux-source-6.12  # kernel builds
+  liblz4-dev liblzo2-dev libzstd-dev  # host calibration of the eater's compressible pages
 )
 
 missing=()

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerDevices } from './devices.js';
 import { register as registerDoctor } from './doctor.js';
+import { register as registerEat } from './eat.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
@@ -9,6 +10,7 @@ import { register as registerDoctor } from './doctor.js';
 const groups: Array<(program: Command) => void> = [
   registerDevices,
   registerDoctor,
+  registerEat,
 ];
 
 export function registerCommands(program: Command): void {

@@ -329,12 +329,15 @@ static void close_all_streams(struct conn *c)
 
 static void handle_open(struct conn *c, uint32_t remote, const uint8_t *data, uint32_t len)
 {
-	char name[4096];
 	if (remote == 0)
 		return;
 	while (len > 0 && data[len - 1] == '\0')
 		len--;
-	if (len >= sizeof name || memchr(data, '\0', len) || c->nstreams >= MAX_STREAMS_PER_CONN) {
+	/* a long `adb shell` command line arrives whole in the service name */
+	char *name = NULL;
+	if (!memchr(data, '\0', len) && c->nstreams < MAX_STREAMS_PER_CONN)
+		name = malloc((size_t)len + 1);
+	if (!name) {
 		send_msg(c, A_CLSE, 0, remote, NULL, 0);
 		return;
 	}
@@ -344,8 +347,9 @@ static void handle_open(struct conn *c, uint32_t remote, const uint8_t *data, ui
 	struct service svc;
 	service_open(name, &svc);
 	if (adbd_cfg.debug)
-		adbd_log("%s: open \"%s\" -> %s", c->peer, name,
+		adbd_log("%s: open \"%.200s\" -> %s", c->peer, name,
 			 svc.kind == SERVICE_REFUSED ? "refused" : "ok");
+	free(name);
 	switch (svc.kind) {
 	case SERVICE_REFUSED:
 		send_msg(c, A_CLSE, 0, remote, NULL, 0);

@@ -213,6 +213,8 @@ describe('guest adbd', () => {
     const result = await adb(['shell', 'exit 7']);
     expect(result.exitCode).toBe(7);
     expect((await adb(['shell', 'true'])).exitCode).toBe(0);
+    // a command killed by a signal reports 128 + the signal, as a shell does
+    expect((await adb(['shell', 'kill -9 $$'])).exitCode).toBe(137);
   });
 
   it('keeps stdout and stderr apart', async () => {
@@ -234,6 +236,15 @@ describe('guest adbd', () => {
     expect(path).toBe(`${join(work, 'bin')}:/sbin:/bin:/usr/sbin:/usr/bin:/system/bin`);
     expect(cwd).toBe('/');
     expect(home).toBe('/');
+    // nothing of adbd's (host connection, other streams) leaks into a command
+    const fds = await adb(['shell', 'ls /proc/$$/fd']);
+    expect(fds.stdout.split(/\s+/)).toEqual(['0', '1', '2']);
+  });
+
+  it('accepts a long command line', async () => {
+    const word = 'x'.repeat(30_000);
+    const result = await adb(['shell', `echo ${word} | wc -c`]);
+    expect(result.stdout.trim()).toBe('30001');
   });
 
   it('pushes and pulls a 32 MiB file unchanged with the adb tool', async () => {
@@ -419,6 +430,33 @@ describe('guest adbd', () => {
       expect(packets.exit).toBe(0);
     });
 
+    it('applies window-size packets to a shell,v2,pty: session', async () => {
+      const stream = await client.getDevice(serial).openLocal('shell,v2,TERM=xterm,pty:');
+      const packet = (id: number, text: string) => {
+        const header = Buffer.alloc(5);
+        header[0] = id;
+        header.writeUInt32LE(Buffer.byteLength(text), 1);
+        return Buffer.concat([header, Buffer.from(text)]);
+      };
+      stream.write(Buffer.concat([packet(5, '33x101,0x0'), packet(0, 'stty size; echo "term=$TERM"; exit 4\n')]));
+      const packets = shellPackets(await readStream(stream));
+      expect(packets.stdout).toMatch(/^33 101\r?$/m);
+      expect(packets.stdout).toMatch(/^term=xterm\r?$/m);
+      expect(packets.stderr).toBe(''); // a pty has one output: everything is stdout
+      expect(packets.exit).toBe(4);
+    });
+
+    it('reads file status and directories with adbkit stat() and readdir()', async () => {
+      const device = client.getDevice(serial);
+      const file = join(work, 'files', 'stat-me.txt');
+      writeFileSync(file, '12345');
+      const stats = await device.stat(file);
+      expect(stats.size).toBe(5);
+      expect(stats.isFile()).toBe(true);
+      const entries = await device.readdir(join(work, 'files'));
+      expect(entries.map((e: { name: string }) => e.name)).toContain('stat-me.txt');
+    });
+
     it('runs an interactive shell on a pty for shell: with no command', async () => {
       const stream = await client.getDevice(serial).openLocal('shell:');
       stream.write('tty; echo "answer=$((6*7))"; exit\n');
@@ -470,6 +508,44 @@ describe('guest adbd', () => {
     }, 60_000);
   });
 
+  it('runs a command on a pty for adb shell -t', async () => {
+    const result = await adb(['shell', '-t', '-t', 'tty; exit 2']);
+    expect(result.stdout).toMatch(/^\/dev\/pts\/\d+\r?$/);
+    expect(result.exitCode).toBe(2);
+  });
+
+  it('drops a peer that sends garbage and keeps serving', async () => {
+    const { connect: tcpConnect } = await import('node:net');
+    const socket = tcpConnect(adbd.port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.write(Buffer.alloc(64, 0x41));
+    await closed; // adbd hangs up on a message whose magic is wrong
+    expect(adbd.stderr()).toMatch(/malformed message/);
+    expect((await adb(['shell', 'echo alive'])).stdout).toBe('alive');
+  });
+
+  it('serves two adb servers at once', async () => {
+    const second = await startAdbServer();
+    try {
+      const target = `127.0.0.1:${adbd.port}`;
+      await execa('adb', ['-P', String(second.port), 'connect', target], { reject: false, timeout: 15_000 });
+      await waitFor('the second server to see a device', async () => {
+        const { stdout } = await execa('adb', ['-P', String(second.port), 'devices'], { reject: false });
+        return stdout.split('\n').includes(`${target}\tdevice`) ? true : undefined;
+      });
+      const [first, other] = await Promise.all([
+        adb(['shell', 'echo one']),
+        execa('adb', ['-P', String(second.port), '-s', target, 'shell', 'echo two'], { reject: false }),
+      ]);
+      expect(first.stdout).toBe('one');
+      expect(other.stdout).toBe('two');
+    } finally {
+      await second.stop();
+    }
+  }, 30_000);
+
   it('serves a host that disconnects and connects again', async () => {
     await adbTool(['disconnect', serial]);
     await waitFor('the old connection to close', () => (/host disconnected/.test(adbd.stderr()) ? true : undefined));
@@ -517,5 +593,39 @@ describe('adbd command line', () => {
     if (file.exitCode === 0) expect(file.stdout).toMatch(/ARM aarch64.*statically linked/);
     const result = await execa('qemu-aarch64-static', [adbdArm64, '--help']);
     expect(result.stdout).toMatch(/^usage: adbd /);
+  }, 60_000);
+
+  it('serves adb from the arm64 build under qemu-aarch64-static', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'zlab-adbd-arm64-'));
+    const port = await freeLoopbackPort();
+    writeFileSync(join(work, 'props'), 'ro.product.model=ZlabArm\n');
+    const adbdArm = execa(
+      'qemu-aarch64-static',
+      [adbdArm64, '--listen', `127.0.0.1:${port}`, '--props', join(work, 'props'), '--reboot-hook', '/bin/true'],
+      { reject: false, stdin: 'ignore', stdout: 'ignore', buffer: false },
+    );
+    let server: AdbServer | undefined;
+    try {
+      server = await startAdbServer();
+      const adbArgs = ['-P', String(server.port)];
+      const target = `127.0.0.1:${port}`;
+      await waitFor('the arm64 adbd to be a device', async () => {
+        await execa('adb', [...adbArgs, 'connect', target], { reject: false, timeout: 15_000 });
+        const { stdout } = await execa('adb', [...adbArgs, 'devices'], { reject: false });
+        return stdout.split('\n').includes(`${target}\tdevice`) ? true : undefined;
+      }, 30_000);
+      const exit = await execa('adb', [...adbArgs, '-s', target, 'shell', 'echo arm; exit 7'], { reject: false });
+      expect(exit.stdout).toBe('arm');
+      expect(exit.exitCode).toBe(7);
+      const data = randomBytes(MiB);
+      writeFileSync(join(work, 'in.bin'), data);
+      await execa('adb', [...adbArgs, '-s', target, 'push', join(work, 'in.bin'), join(work, 'pushed.bin')]);
+      expect(await sha256File(join(work, 'pushed.bin'))).toBe(sha256(data));
+    } finally {
+      adbdArm.kill('SIGTERM');
+      await adbdArm;
+      await server?.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
   }, 60_000);
 });

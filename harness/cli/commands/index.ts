@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerDevices } from './devices.js';
 import { register as registerDoctor } from './doctor.js';
+import { register as registerModel } from './model.js';
 import { register as registerEat } from './eat.js';
 
 /**
@@ -10,6 +11,7 @@ import { register as registerEat } from './eat.js';
 const groups: Array<(program: Command) => void> = [
   registerDevices,
   registerDoctor,
+  registerModel,
   registerEat,
 ];
 

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { register as registerDevices } from './devices.js';
 import { register as registerDoctor } from './doctor.js';
-import { register as registerModel } from './model.js';
 import { register as registerEat } from './eat.js';
+import { register as registerBootimg } from './bootimg.js';
+import { register as registerFlash } from './flash.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
@@ -11,8 +12,9 @@ import { register as registerEat } from './eat.js';
 const groups: Array<(program: Command) => void> = [
   registerDevices,
   registerDoctor,
-  registerModel,
   registerEat,
+  registerBootimg,
+  registerFlash,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerDevices } from './devices.js';
 import { register as registerDoctor } from './doctor.js';
+import { register as registerModel } from './model.js';
 import { register as registerEat } from './eat.js';
 import { register as registerBootimg } from './bootimg.js';
 import { register as registerFlash } from './flash.js';
@@ -12,6 +13,7 @@ import { register as registerFlash } from './flash.js';
 const groups: Array<(program: Command) => void> = [
   registerDevices,
   registerDoctor,
+  registerModel,
   registerEat,
   registerBootimg,
   registerFlash,

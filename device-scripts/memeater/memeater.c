@@ -57,6 +57,8 @@ struct report {
 	uint64_t corrupt;
 	uint64_t corrupt_page[MAX_REPORTED];
 	uint64_t corrupt_byte[MAX_REPORTED];
+	uint64_t swapped[3];   /* pages of each kind out in swap when the pass began */
+	int census_ok;
 	uint64_t start_ns, end_ns;
 };
 
@@ -217,6 +219,36 @@ static void worker_verify(uint8_t *mem, uint8_t *scratch, const struct worker *w
 	r->end_ns = boottime_ns();
 }
 
+/*
+ * Count this worker's pages that are out in swap, by kind, from
+ * /proc/self/pagemap (bit 62: swapped), without touching them. Predicts
+ * zram's same_pages and the kernel's swpout_zero exactly.
+ */
+#define PM_SWAP (1ULL << 62)
+#define CENSUS_BATCH 512
+
+static int swap_census(uint8_t *mem, const struct worker *w, const struct options *o, const struct pagegen_mix *mix,
+		       size_t psize, uint64_t swapped[3])
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t entries[CENSUS_BATCH];
+	if (fd < 0)
+		return 0;
+	for (uint64_t i = 0; i < w->pages; i += CENSUS_BATCH) {
+		uint64_t n = w->pages - i < CENSUS_BATCH ? w->pages - i : CENSUS_BATCH;
+		off_t off = (off_t)(((uintptr_t)mem / psize + i) * sizeof(uint64_t));
+		if (pread(fd, entries, n * sizeof(uint64_t), off) != (ssize_t)(n * sizeof(uint64_t))) {
+			close(fd);
+			return 0;
+		}
+		for (uint64_t k = 0; k < n; k++)
+			if (entries[k] & PM_SWAP)
+				swapped[pagegen_kind_of(o->seed, w->first_page + i + k, mix)]++;
+	}
+	close(fd);
+	return 1;
+}
+
 static void worker_main(const struct worker *w, const struct options *o, const struct pagegen_mix *mix, size_t psize,
 			int cmd_fd, int report_fd)
 {
@@ -241,6 +273,7 @@ static void worker_main(const struct worker *w, const struct options *o, const s
 		if (read_all(cmd_fd, &cmd, 1) || cmd != 'R')
 			_exit(0);
 		memset(&r, 0, sizeof(r));
+		r.census_ok = swap_census(mem, w, o, mix, psize, r.swapped);
 		worker_verify(mem, scratch, w, o, mix, psize, &r);
 		if (write_all(report_fd, &r, sizeof(r)))
 			_exit(4);
@@ -459,6 +492,8 @@ int main(int argc, char **argv)
 
 	/* re-touch passes: fault every page back in and verify it */
 	uint64_t verified = 0, corrupt = 0, bad_page[MAX_REPORTED], bad_byte[MAX_REPORTED];
+	uint64_t swapped[3] = { 0, 0, 0 };
+	int census_ok = o.retouch > 0;
 	unsigned nbad = 0;
 	for (unsigned pass = 1; pass <= o.retouch; pass++) {
 		struct phase *p = &phases[nphases++];
@@ -477,6 +512,11 @@ int main(int argc, char **argv)
 			}
 			p->pages += r.pages;
 			p->corrupt += r.corrupt;
+			if (pass == 1) {
+				census_ok = census_ok && r.census_ok;
+				for (int k = 0; k < 3; k++)
+					swapped[k] += r.swapped[k];
+			}
 			for (uint64_t k = 0; k < r.corrupt && k < MAX_REPORTED && nbad < MAX_REPORTED; k++) {
 				bad_page[nbad] = r.corrupt_page[k];
 				bad_byte[nbad] = r.corrupt_byte[k];
@@ -539,6 +579,12 @@ int main(int argc, char **argv)
 			(unsigned long long)totals.kinds[PAGEGEN_ZERO], (unsigned long long)totals.kinds[PAGEGEN_SAME],
 			(unsigned long long)totals.kinds[PAGEGEN_DATA], (unsigned long long)verified,
 			(unsigned long long)corrupt);
+		if (census_ok)
+			fprintf(f, "\"swappedBeforeRetouch\":{\"zero\":%llu,\"sameFilled\":%llu,\"data\":%llu},",
+				(unsigned long long)swapped[PAGEGEN_ZERO], (unsigned long long)swapped[PAGEGEN_SAME],
+				(unsigned long long)swapped[PAGEGEN_DATA]);
+		else
+			fprintf(f, "\"swappedBeforeRetouch\":null,");
 		fprintf(f, "\"corruptPages\":%llu,\"firstCorrupt\":[", (unsigned long long)corrupt);
 		for (unsigned i = 0; i < nbad; i++)
 			fprintf(f, "%s{\"page\":%llu,\"offset\":%llu,\"firstBadByte\":%llu}", i ? "," : "",

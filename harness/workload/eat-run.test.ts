@@ -62,6 +62,7 @@ describe('runEat', () => {
     expect(result.headline.valid).toBe(true);
     expect(result.headline.window.seconds).toBeGreaterThan(0);
     expect(result.record.end?.reason).toBe('SIGTERM');
+    expect(result.samePages?.eaterSameFilledSwapped).toBe(result.summary.swappedBeforeRetouch?.sameFilled);
     // the eater (parent and worker) was tracked by name
     expect([...result.record.threads.values()].some((t) => t.processComm === 'memeater')).toBe(true);
     expect(await readdir(join(dir, 'local'))).toEqual(expect.arrayContaining(['sampler.rec', 'eater.json']));

@@ -9,6 +9,7 @@ import { eaterArgs, planEat, type EatPlan, type EatRequest } from './eat-options
 import { parseEaterSummary, type EaterSummary } from './eater-summary.js';
 import { DEVICE_TOOL_DIR, pushTools, type ToolDevice } from './device-tools.js';
 import { memorySizes } from './meminfo.js';
+import { samePagesCheck, type SamePagesCheck } from './same-pages-check.js';
 
 export interface EatResult {
   plan: EatPlan;
@@ -16,6 +17,8 @@ export interface EatResult {
   /** Over the pressure phase: from the start of the fill to the end of the last re-touch pass. */
   headline: Headline;
   record: SamplerRecord;
+  /** zram same_pages and swpout_zero against the eater's own swap census. */
+  samePages: SamePagesCheck | null;
   files: { record: string; summary: string };
 }
 
@@ -70,7 +73,7 @@ export async function runEat(device: ToolDevice, request: EatRequest, options: E
     const fill = summary.phases.find((p) => p.name === 'fill');
     const last = summary.phases[summary.phases.length - 1];
     const window = { startNs: fill?.startBoottimeNs ?? summary.clock.startBoottimeNs, endNs: last?.endBoottimeNs ?? summary.clock.endBoottimeNs };
-    return { plan, summary, headline: headline(record, window, { bootIdAfter }), record, files };
+    return { plan, summary, headline: headline(record, window, { bootIdAfter }), record, samePages: samePagesCheck(record, summary), files };
   } finally {
     if (sampler) await stopSampler(device, sampler).catch(() => undefined);
     await device.shell(shellCommand(['rm', '-rf', runDir])).catch(() => undefined);

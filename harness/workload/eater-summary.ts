@@ -40,6 +40,8 @@ export const eaterSummarySchema = z.object({
     verified: count,
     corrupt: count,
   }),
+  /** Pages of each kind out in swap just before the first re-touch (from pagemap); null when unknown. */
+  swappedBeforeRetouch: z.object({ zero: count, sameFilled: count, data: count }).nullable(),
   corruptPages: count,
   firstCorrupt: z.array(z.object({ page: count, offset: count, firstBadByte: count })),
   phases: z.array(phaseSchema),

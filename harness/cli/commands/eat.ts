@@ -34,6 +34,7 @@ function report(result: EatResult): string {
   if (h.zram) {
     lines.push(`${h.zram.device}: ratio ${fixed(h.zram.compressionRatio, 2)}  same_pages ${h.zram.samePagesMax}  swpout_zero ${h.swpoutZero ?? 'n/a'}`);
   }
+  if (result.samePages) lines.push(`same pages: ${result.samePages.explanation}`);
   for (const w of h.warnings) lines.push(`warning: ${w}`);
   for (const e of s.errors) lines.push(`eater: ${e}`);
   if (s.oomScoreAdj.error) lines.push(`eater: ${s.oomScoreAdj.error}`);
@@ -81,6 +82,7 @@ export function register(program: Command): void {
           summary: result.summary,
           corruptPages: result.summary.corruptPages,
           headline: result.headline,
+          samePages: result.samePages,
           files: result.files,
         });
       } else {

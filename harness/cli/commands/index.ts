@@ -5,6 +5,8 @@ import { register as registerModel } from './model.js';
 import { register as registerEat } from './eat.js';
 import { register as registerBootimg } from './bootimg.js';
 import { register as registerFlash } from './flash.js';
+import { register as registerZram } from './zram.js';
+import { register as registerConfig } from './config.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
@@ -17,6 +19,8 @@ const groups: Array<(program: Command) => void> = [
   registerEat,
   registerBootimg,
   registerFlash,
+  registerZram,
+  registerConfig,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,0 +1,265 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { join } from 'node:path';
+import { ZlabError } from '../util/errors.js';
+import { applyConfiguration, diffAgainst, discoverDevice, restoreConfiguration, withConfiguration } from './apply-configuration.js';
+import { parseConfiguration, parseConfigurationText } from './config-schema.js';
+import type { DeviceShell } from './device-shell.js';
+import type { DeviceState } from './device-state.js';
+import { createFakeDeviceRoot, type FakeDeviceRoot, type FakeDeviceShape } from './fake-device-root.js';
+import { loadSnapshot, snapshotPath } from './snapshot-store.js';
+
+const ISSUE_YAML = 'zram:\n  algorithm: lz4\n  disksize: 2G\nvm:\n  swappiness: 100\n  page_cluster: 0\n';
+
+/** Every knob configuration can touch, as the device shows it. */
+function knobView(state: DeviceState) {
+  return {
+    zram: state.zram.map((z) => ({ i: z.index, alg: z.algorithm, size: z.disksize, limit: z.memLimit, swap: z.swap?.priority ?? null })),
+    swaps: state.swaps.map((s) => [s.path, s.priority]),
+    sysctls: state.sysctls,
+    zswap: state.zswap,
+    cpufreq: state.cpufreq.map((p) => [p.name, p.governor, p.min, p.max]),
+    devfreq: state.devfreq.map((d) => [d.name, d.governor, d.min, d.max]),
+    selinux: state.selinux,
+    lmkd: state.lmkd,
+  };
+}
+
+let stateDir: string;
+let fake: FakeDeviceRoot;
+const opts = () => ({ root: fake.root, handleSignals: false });
+
+function setup(shape: FakeDeviceShape = {}): FakeDeviceRoot {
+  fake = createFakeDeviceRoot(shape);
+  return fake;
+}
+
+/** A device whose Nth round trip (1-based) is replaced by `hook`. */
+function interceptCall(device: DeviceShell, n: number, hook: (command: string, real: DeviceShell['shell']) => ReturnType<DeviceShell['shell']>): DeviceShell {
+  let count = 0;
+  return {
+    serial: device.serial,
+    shell: (command, options) => (++count === n ? hook(command, device.shell.bind(device)) : device.shell(command, options)),
+  };
+}
+
+beforeEach(() => {
+  stateDir = mkdtempSync(join(tmpdir(), 'zlab-state-'));
+  process.env.ZLAB_STATE_DIR = stateDir;
+});
+
+afterEach(() => {
+  fake?.cleanup();
+  rmSync(stateDir, { recursive: true, force: true });
+  delete process.env.ZLAB_STATE_DIR;
+});
+
+describe('applyConfiguration', () => {
+  it('applies the issue configuration in one round trip after discovery, and reads it back', async () => {
+    setup();
+    const report = await applyConfiguration(fake.device, parseConfigurationText(ISSUE_YAML), opts());
+    // Round trip 1 discovers, round trip 2 changes and reads back: nothing else.
+    expect(fake.device.calls).toHaveLength(2);
+    expect(fake.device.calls[1]).toMatch(/printf 'applied\\n'/);
+    expect(report.changes).toEqual([
+      { knob: 'zram0', before: 'lz4, disksize 1073741824, swap prio -2', after: 'lz4, disksize 2147483648, swap prio -2' },
+      { knob: 'vm.swappiness', before: '60', after: '100' },
+      { knob: 'vm.page_cluster', before: '3', after: '0' },
+    ]);
+    expect(fake.read('sys/block/zram0/disksize').trim()).toBe('2147483648');
+    expect(fake.read('proc/sys/vm/swappiness').trim()).toBe('100');
+    expect(fake.read('proc/sys/vm/page-cluster').trim()).toBe('0');
+    expect(fake.commandLog()).toEqual([`swapoff ${fake.root}/dev/zram0`, `mkswap ${fake.root}/dev/zram0`, `swapon ${fake.root}/dev/zram0`]);
+    expect(report.snapshot).toBe(snapshotPath(fake.device.serial));
+  });
+
+  it('orders the zram steps: swapoff, reset, algorithm, disksize, mkswap, swapon', async () => {
+    setup();
+    await applyConfiguration(fake.device, parseConfiguration({ zram: { algorithm: 'zstd', disksize: '1G', priority: 7 } }), opts());
+    const script = fake.device.calls[1]!;
+    const at = (needle: string) => {
+      const i = script.indexOf(needle);
+      expect(i).toBeGreaterThan(-1);
+      return i;
+    };
+    const order = [at('swapoff'), at('zram0/reset'), at('zram0/comp_algorithm zstd'), at('zram0/disksize 1073741824'), at('mkswap'), at('swapon -p 7')];
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(fake.read('proc/swaps')).toMatch(/\/dev\/zram0\s+partition\s+\d+\s+0\s+7/);
+  });
+
+  it('persists the snapshot before the device changes', async () => {
+    setup();
+    let seen: unknown = null;
+    const device = interceptCall(fake.device, 2, (command, real) => {
+      seen = loadSnapshot(fake.device.serial);
+      expect(fake.read('proc/sys/vm/swappiness').trim()).toBe('60');
+      return real(command);
+    });
+    await applyConfiguration(device, parseConfigurationText(ISSUE_YAML), opts());
+    expect(seen).toMatchObject({
+      serial: fake.device.serial,
+      settings: [
+        { kind: 'zram', setup: { algorithm: 'lz4', disksize: 1073741824, swap: { priority: -2 } } },
+        { kind: 'file', path: '/proc/sys/vm/swappiness', value: '60' },
+        { kind: 'file', path: '/proc/sys/vm/page-cluster', value: '3' },
+      ],
+    });
+    // Written atomically: no temporary file is left beside it.
+    expect(readFileSync(snapshotPath(fake.device.serial), 'utf8')).toMatch(/"version": 1/);
+  });
+
+  it('restores every touched knob exactly (empty diff), and a second restore has nothing to do', async () => {
+    setup({ cpufreq: true, devfreq: true, kcompressdSysctl: true, selinux: true, lmkd: true });
+    const before = await discoverDevice(fake.device, opts());
+    const config = parseConfiguration({
+      ...(parseYaml(ISSUE_YAML) as object),
+      zswap: { enabled: true, compressor: 'lz4', max_pool_percent: 30, shrinker: true },
+      kcompressd: { queue_depth: 64, threads: 2 },
+      cpufreq: { all: { governor: 'performance', pin: '1GHz' } },
+      devfreq: { gpu: { min: '300MHz' } },
+      android: { lmkd: 'stop', selinux: 'permissive' },
+    });
+    const report = await applyConfiguration(fake.device, config, opts());
+    expect(report.changes.map((c) => c.knob)).toEqual([
+      'android.lmkd', 'android.selinux', 'zswap.enabled', 'zswap.compressor', 'zswap.max_pool_percent', 'zswap.shrinker', 'zram0',
+      'vm.swappiness', 'vm.page_cluster', 'kcompressd.queue_depth', 'kcompressd.threads', 'cpufreq.policy0.governor', 'cpufreq.policy0', 'devfreq.gpu',
+    ]);
+    const applied = await discoverDevice(fake.device, opts());
+    expect(knobView(applied)).not.toEqual(knobView(before));
+    expect(applied.cpufreq[0]).toMatchObject({ governor: 'performance', min: 1000000, max: 1000000 });
+
+    const snapshot = loadSnapshot(fake.device.serial)!;
+    const restored = await restoreConfiguration(fake.device, opts());
+    expect(restored.restored).toBe(true);
+    const after = await discoverDevice(fake.device, opts());
+    expect(diffAgainst(snapshot.settings, after)).toEqual([]);
+    expect(knobView(after)).toEqual(knobView(before));
+    expect(existsSync(snapshotPath(fake.device.serial))).toBe(false);
+
+    const calls = fake.device.calls.length;
+    expect(await restoreConfiguration(fake.device, opts())).toEqual({ serial: fake.device.serial, restored: false, knobs: [] });
+    expect(fake.device.calls).toHaveLength(calls);
+  });
+
+  it('fails an unsupported knob before any change, naming what the device offers', async () => {
+    setup();
+    const before = await discoverDevice(fake.device, opts());
+    const config = parseConfiguration({ ...(parseYaml(ISSUE_YAML) as object), cpufreq: { all: { governor: 'performance' } } });
+    await expect(applyConfiguration(fake.device, config, opts())).rejects.toThrow(
+      /nothing was changed\): cpufreq: not supported on this device \(nothing under \/sys\/devices\/system\/cpu\/cpufreq\/policy\*\)/,
+    );
+    await expect(applyConfiguration(fake.device, parseConfiguration({ zram: { algorithm: 'deflate' } }), opts())).rejects.toThrow(
+      /zram\.algorithm: "deflate" is not offered by zram0 on this kernel; it offers lzo, lzo-rle, lz4, zstd/,
+    );
+    // Only discoveries ran; the device and the snapshot store are as they were.
+    expect(fake.device.calls.every((c) => !c.includes("printf 'applied"))).toBe(true);
+    expect(knobView(await discoverDevice(fake.device, opts()))).toEqual(knobView(before));
+    expect(loadSnapshot(fake.device.serial)).toBeNull();
+    expect(fake.commandLog()).toEqual([]);
+  });
+
+  it('restores when a step fails half-way (swapon after zram was reset)', async () => {
+    setup();
+    const before = await discoverDevice(fake.device, opts());
+    fake.failNext('swapon');
+    const err = await applyConfiguration(fake.device, parseConfigurationText(ISSUE_YAML), opts()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZlabError);
+    expect((err as Error).message).toMatch(/applying the configuration failed: zram0: swapon \/dev\/zram0: .*injected failure; the device was restored/);
+    expect(knobView(await discoverDevice(fake.device, opts()))).toEqual(knobView(before));
+    expect(loadSnapshot(fake.device.serial)).toBeNull();
+    // The restore re-created the swap the failed apply had taken away.
+    expect(fake.commandLog().filter((c) => c.startsWith('swapon'))).toHaveLength(2);
+  });
+
+  it('keeps the snapshot when the connection is lost, and restores from it later', async () => {
+    setup();
+    const before = await discoverDevice(fake.device, opts());
+    let connected = true;
+    const flaky: DeviceShell = {
+      serial: fake.device.serial,
+      async shell(command, options) {
+        if (!connected) throw new ZlabError('device', 'device offline');
+        if (command.includes("printf 'applied")) {
+          // The script runs up to the zram reset, then the link drops.
+          const cut = command.indexOf('zram0/comp_algorithm');
+          await fake.device.shell(command.slice(0, command.lastIndexOf('\n', cut)), options);
+          connected = false;
+          throw new ZlabError('device', 'connection reset');
+        }
+        return fake.device.shell(command, options);
+      },
+    };
+    const err = await applyConfiguration(flaky, parseConfigurationText(ISSUE_YAML), opts()).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/connection reset; restoring also failed \(device offline\)\. The snapshot is kept at .*zlab config restore -s fake-/);
+    expect(knobView(await discoverDevice(fake.device, opts())).swaps).toEqual([]);
+    expect(loadSnapshot(fake.device.serial)).not.toBeNull();
+
+    // Later, by command or on reconnect:
+    const restored = await restoreConfiguration(fake.device, opts());
+    expect(restored.knobs.map((k) => k.knob)).toEqual(['zram0', 'vm.swappiness', 'vm.page_cluster']);
+    expect(knobView(await discoverDevice(fake.device, opts()))).toEqual(knobView(before));
+  });
+
+  it('restores on SIGINT during apply and says it was interrupted', async () => {
+    setup();
+    const before = await discoverDevice(fake.device, opts());
+    const device = interceptCall(fake.device, 2, (command, real) => {
+      process.emit('SIGINT', 'SIGINT');
+      return real(command);
+    });
+    const err = await applyConfiguration(device, parseConfigurationText(ISSUE_YAML), { root: fake.root }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ZlabError);
+    expect((err as ZlabError).details.signal).toBe('SIGINT');
+    expect((err as Error).message).toBe('interrupted by SIGINT; the device was restored');
+    expect(knobView(await discoverDevice(fake.device, opts()))).toEqual(knobView(before));
+    expect(process.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('is idempotent: applying again changes nothing and keeps the first snapshot', async () => {
+    setup();
+    const config = parseConfigurationText(ISSUE_YAML);
+    await applyConfiguration(fake.device, config, opts());
+    const first = readFileSync(snapshotPath(fake.device.serial), 'utf8');
+    const calls = fake.device.calls.length;
+    const again = await applyConfiguration(fake.device, config, opts());
+    expect(again.changes).toEqual([]);
+    expect(fake.device.calls).toHaveLength(calls + 1);
+    expect(readFileSync(snapshotPath(fake.device.serial), 'utf8')).toBe(first);
+  });
+
+  it('stacks applies: a knob keeps the value it had before the first one', async () => {
+    setup();
+    await applyConfiguration(fake.device, parseConfiguration({ vm: { swappiness: 100 } }), opts());
+    await applyConfiguration(fake.device, parseConfiguration({ vm: { swappiness: 120, page_cluster: 0 } }), opts());
+    expect(loadSnapshot(fake.device.serial)!.settings).toEqual([
+      { kind: 'file', label: 'vm.swappiness', path: '/proc/sys/vm/swappiness', value: '60' },
+      { kind: 'file', label: 'vm.page_cluster', path: '/proc/sys/vm/page-cluster', value: '3' },
+    ]);
+    await restoreConfiguration(fake.device, opts());
+    expect(fake.read('proc/sys/vm/swappiness').trim()).toBe('60');
+    expect(fake.read('proc/sys/vm/page-cluster').trim()).toBe('3');
+  });
+
+  it('turns a zram device that is not swap into swap with a priority, and back', async () => {
+    setup({ swapPriority: null });
+    await applyConfiguration(fake.device, parseConfiguration({ zram: { disksize: '512M', swap: true, priority: 5 } }), opts());
+    expect(fake.commandLog()).toEqual([`mkswap ${fake.root}/dev/zram0`, `swapon -p 5 ${fake.root}/dev/zram0`]);
+    await restoreConfiguration(fake.device, opts());
+    expect(fake.commandLog().at(-1)).toBe(`swapoff ${fake.root}/dev/zram0`);
+    expect(fake.read('proc/swaps')).not.toMatch(/zram0/);
+  });
+
+  it('withConfiguration restores after the body throws', async () => {
+    setup();
+    await expect(
+      withConfiguration(fake.device, parseConfiguration({ vm: { swappiness: 150 } }), async () => {
+        expect(fake.read('proc/sys/vm/swappiness').trim()).toBe('150');
+        throw new Error('workload crashed');
+      }, opts()),
+    ).rejects.toThrow('workload crashed');
+    expect(fake.read('proc/sys/vm/swappiness').trim()).toBe('60');
+    expect(loadSnapshot(fake.device.serial)).toBeNull();
+  });
+});

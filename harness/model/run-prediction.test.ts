@@ -111,6 +111,17 @@ describe('a run with an eater', () => {
     expect(fast.kswapdCpuShare).toBeCloseTo(1, 9);
   });
 
+  it('predicts the same allocstall rate as the simulation', () => {
+    for (const threads of [0, 1]) {
+      const r = predictRun(parseModelInput(vm(1000, threads)), { simulate: { pages: 20_000, seed: 9 } });
+      expect(r.allocstallPerSec).toBeGreaterThan(0);
+      expect(r.simulation!.allocstallPerSec).toBeGreaterThan(r.allocstallPerSec! * 0.9);
+      expect(r.simulation!.allocstallPerSec).toBeLessThan(r.allocstallPerSec! * 1.1);
+      expect(r.simulation!.pgstealAnonPerSec).toBeGreaterThan(r.pgstealAnonPerSec * 0.97);
+      expect(r.simulation!.pgstealAnonPerSec).toBeLessThan(r.pgstealAnonPerSec * 1.03);
+    }
+  });
+
   it('a stock kernel predicts exactly zero kcompressd CPU', () => {
     const p = metric(predictRun(parseModelInput(vm(100))), 'kcompressdCpuShare');
     expect(p).toMatchObject({ kind: 'exact', value: 0, low: 0, high: 0 });

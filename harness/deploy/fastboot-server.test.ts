@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBootImage, parseBootImage, type BootImage } from './bootimg.js';
 import { startFastbootServer, type FastbootServer, type FastbootServerOptions, type RebootTarget } from './fastboot-server.js';
+import { readSlotState } from './fastboot-slots.js';
 
 let dir: string;
 let server: FastbootServer | undefined;
@@ -322,5 +323,19 @@ describe('fastboot server wire protocol', () => {
   it('listens on loopback only', async () => {
     await expect(startFastbootServer({ dir, product: 'x', host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow(/127\.0\.0\.1 only/);
     await expect(startFastbootServer({ dir, product: 'bad product' })).rejects.toThrow(/product "bad product"/);
+  });
+});
+
+describe('slot state on disk', () => {
+  it('is readable without a running server', async () => {
+    await start();
+    await fastboot('flash', 'boot', image('disk.img', 'on disk'));
+    await fastboot('set_active', 'b');
+    await server!.close();
+    server = undefined;
+    const state = readSlotState(join(dir, 'slots'));
+    expect(state.active).toBe('b');
+    expect(state.slots.a?.size).toBe(readFileSync(join(dir, 'disk.img')).length);
+    expect(state.slots.b).toBeNull();
   });
 });

@@ -76,3 +76,8 @@ export class SlotStore {
     renameSync(tmp, path);
   }
 }
+
+/** The slot state kept in `dir`, readable while no bootloader is serving it. */
+export function readSlotState(dir: string): SlotState {
+  return new SlotStore(dir).state();
+}

@@ -60,6 +60,16 @@ static int parse_shell(const char *name, struct shell_request *req)
 
 typedef void (*socket_service_fn)(int sock, const void *arg);
 
+/* Room for a whole WRTE in the socket, so each read can fill one (root may exceed wmem_max). */
+static void widen_socket(int fd)
+{
+	int size = (int)ADBD_MAX_PAYLOAD;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+}
+
 /*
  * Fork a child connected by a socketpair. adbd's end is non-blocking; the
  * child's end is blocking and, after fds are cleaned up, is fd 3.
@@ -69,6 +79,8 @@ static int spawn_socket_child(socket_service_fn fn, const void *arg, struct serv
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
+	widen_socket(sv[0]);
+	widen_socket(sv[1]);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int saved = errno;

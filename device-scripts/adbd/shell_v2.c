@@ -25,8 +25,8 @@
 enum { ID_STDIN = 0, ID_STDOUT = 1, ID_STDERR = 2, ID_EXIT = 3, ID_CLOSE_STDIN = 4, ID_WINDOW_SIZE = 5 };
 
 #define PACKET_HEADER 5
-#define READ_CHUNK 32768
-#define IN_CAP (64 * 1024)
+#define READ_CHUNK (64 * 1024)
+#define IN_CAP (256 * 1024)
 
 struct v2 {
 	int sock;

@@ -438,7 +438,9 @@ static void conn_read(struct conn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (n <= 0) {
-		adbd_log("%s: host disconnected%s%s", c->peer, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+		/* QEMU's user network opens and drops links while the host probes: only sessions count */
+		if (c->online || adbd_cfg.debug)
+			adbd_log("%s: host disconnected%s%s", c->peer, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
 		c->dead = 1;
 		return;
 	}

@@ -161,14 +161,41 @@ export function makeCalibration(args: {
 }
 
 /** A stock baseline run described by what it ran, so that its mean t2 can be looked up. */
-export interface BaselineObservation {
-  algorithm: Algorithm;
-  ratio: number;
-  mix: { zero: number; sameFilled: number; compressible: number };
-  kswapdCpuUs: number;
-  anonSteals: number;
-  fileSteals: number;
-}
+export const BaselineObservationSchema = z
+  .object({
+    algorithm: AlgorithmSchema,
+    ratio: z.number().min(1).max(64),
+    mix: z
+      .object({ zero: z.number().min(0).max(1), sameFilled: z.number().min(0).max(1), compressible: z.number().min(0).max(1) })
+      .strict()
+      .refine((m) => Math.abs(m.zero + m.sameFilled + m.compressible - 1) < 1e-6, { message: 'mix shares must sum to 1' }),
+    kswapdCpuUs: z.number().positive(),
+    anonSteals: z.number().nonnegative(),
+    fileSteals: z.number().nonnegative(),
+  })
+  .strict();
+export type BaselineObservation = z.infer<typeof BaselineObservationSchema>;
+
+/** Everything `calibrateFromMeasurements()` needs, as one document (what `zlab model calibrate` reads). */
+export const CalibrationRequestSchema = z
+  .object({
+    device: z.string().min(1).max(200),
+    kernelRelease: z.string().min(1).max(200),
+    samples: z.array(CompressSampleSchema).min(1),
+    baselines: z.array(BaselineObservationSchema).min(1),
+    t3Us: z.number().nonnegative().optional(),
+    extra: z
+      .object({
+        enqueueUs: z.number().nonnegative().optional(),
+        wakeUs: z.number().nonnegative().optional(),
+        rescanFraction: z.number().min(0).max(10).optional(),
+        faultUs: z.number().positive().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type CalibrationRequest = z.infer<typeof CalibrationRequestSchema>;
 
 /**
  * The whole calibration from measured numbers: t2 from the compression
@@ -182,7 +209,7 @@ export function calibrateFromMeasurements(args: {
   samples: readonly CompressSample[];
   baselines: readonly BaselineObservation[];
   t3Us?: number;
-  extra?: Omit<CostsInput, 't1Us' | 't3Us' | 't2Points'>;
+  extra?: Omit<CostsInput, 't1Us' | 't3Us' | 't2Points' | 't2Us'>;
   now?: Date;
 }): Calibration {
   const t2Points = t2FromSamples(args.samples);

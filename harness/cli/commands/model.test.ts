@@ -86,7 +86,38 @@ describe('zlab model predict', () => {
     await expect(zlab(...base, '--ratio', '3')).rejects.toThrow(/--size is required/);
     await expect(zlab(...base, '--preset', 'tablet')).rejects.toThrow(/--preset: "tablet" is not a preset/);
     await expect(zlab('predict', '--t2-us', '1', '--cpus', '2')).rejects.toThrow(/--t1-us is required/);
-    await expect(zlab(...base, '--calibration', join(dir, 'missing.json'))).rejects.toThrow(/missing\.json/);
+    await expect(zlab(...base, '--calibration', join(dir, 'missing.json'))).rejects.toThrow(/--calibration: no file ".*missing\.json"/);
+  });
+
+  it('calibrates from measured numbers, stores it, and predicts from the store', async () => {
+    const saved = process.env.ZLAB_STATE_DIR;
+    process.env.ZLAB_STATE_DIR = join(dir, 'state');
+    try {
+      const request = join(dir, 'measured.json');
+      const mix = { zero: 0, sameFilled: 0, compressible: 1 };
+      writeFileSync(
+        request,
+        JSON.stringify({
+          device: 'vd-1',
+          kernelRelease: '6.12.48+deb13-amd64',
+          samples: [{ algorithm: 'lz4', dataClass: 'compressible', ratio: 3, bytes: 4096 * 1000, cpuUs: 8000 }],
+          baselines: [{ algorithm: 'lz4', ratio: 3, mix, kswapdCpuUs: 200_000 * (4 + 8), anonSteals: 200_000, fileSteals: 0 }],
+        }),
+      );
+      const stored = JSON.parse(await zlab('calibrate', request, '--json'));
+      expect(stored.calibration.costs.t1Us).toBeCloseTo(4, 9);
+      expect(stored.path).toContain(join(dir, 'state', 'calibrations'));
+      const listed = JSON.parse(await zlab('calibrations', '--json'));
+      expect(listed.map((c: { device: string }) => c.device)).toEqual(['vd-1']);
+      const doc = JSON.parse(await zlab('predict', '--calibration', 'vd-1@6.12.48+deb13-amd64', '--cpus', '2', '--json'));
+      expect(doc.pgstealAnonPerSec).toBeCloseTo(1e6 / 12, 3);
+      await expect(zlab('predict', '--calibration', 'vd-2@6.12', '--cpus', '2')).rejects.toThrow(/no stored calibration for device "vd-2" and kernel "6.12"/);
+      writeFileSync(request, JSON.stringify({ device: 'vd-1', kernelRelease: 'k', samples: [], baselines: [] }));
+      await expect(zlab('calibrate', request)).rejects.toThrow(/measured\.json: samples: /);
+    } finally {
+      if (saved === undefined) delete process.env.ZLAB_STATE_DIR;
+      else process.env.ZLAB_STATE_DIR = saved;
+    }
   });
 
   it('explains a run from its prediction and measurements', async () => {

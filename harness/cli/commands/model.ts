@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { UsageError } from '../../util/errors.js';
-import { listCalibrations, readCalibrationFile } from '../../model/calibration-store.js';
+import { calibrateFromMeasurements, CalibrationRequestSchema, type Calibration } from '../../model/calibration.js';
+import { findCalibration, listCalibrations, readCalibrationFile, saveCalibration } from '../../model/calibration-store.js';
 import { ALGORITHMS, type Algorithm } from '../../model/device-profile.js';
 import { explainRun, parseExplainInput } from '../../model/explain.js';
 import { describeZodIssues, ModelInputSchema, type ModelInput } from '../../model/model-input.js';
@@ -56,7 +57,7 @@ export function register(program: Command): void {
     .description('predict reclaim rates, CPU shares, stalls and zram counters from costs, a calibration or a parameter file')
     .option('--input <file>', 'model input as JSON: {device, workload, costs, design}')
     .option('--preset <name>', 'a documented parameter set: "phone" (the seed\'s handheld)')
-    .option('--calibration <file>', 'costs from a calibration document')
+    .option('--calibration <file|device@kernel>', 'costs from a calibration file, or the stored one for device@kernel')
     .option('--t1-us <µs>', 'scan and unmap one anonymous folio')
     .option('--t2-us <µs>', 'compress one anonymous folio (any algorithm and data class)')
     .option('--t3-us <µs>', 'reclaim one file folio')
@@ -111,6 +112,26 @@ export function register(program: Command): void {
     });
 
   model
+    .command('calibrate')
+    .description('turn measured numbers into a calibration and store it for its device and kernel')
+    .argument('<file>', 'JSON: {device, kernelRelease, samples: [{algorithm, dataClass, ratio?, bytes, cpuUs}], baselines: [{algorithm, ratio, mix, kswapdCpuUs, anonSteals, fileSteals}], t3Us?, extra?}')
+    .option('--json', 'print one JSON document')
+    .action((file: string, flags: { json?: boolean }) => {
+      const parsed = CalibrationRequestSchema.safeParse(readJson(file, file));
+      if (!parsed.success) throw new UsageError(`${file}: ${describeZodIssues(parsed.error)}`);
+      const calibration = calibrateFromMeasurements(parsed.data);
+      const path = saveCalibration(calibration);
+      if (flags.json) printJson({ path, calibration });
+      else {
+        const c = calibration.costs;
+        process.stdout.write(
+          `stored ${path}\nt1 = ${c.t1Us.toFixed(3)} µs, t3 = ${c.t3Us.toFixed(3)} µs, ${c.t2Points.length} t2 point(s): ` +
+            `${c.t2Points.map((p) => `${p.algorithm}/${p.dataClass}${p.ratio !== undefined ? `@${p.ratio}` : ''} ${p.usPerPage.toFixed(3)} µs`).join(', ')}\n`,
+        );
+      }
+    });
+
+  model
     .command('calibrations')
     .description('list the stored calibrations (per device and kernel release)')
     .option('--json', 'print one JSON document')
@@ -148,7 +169,7 @@ export function buildModelInput(flags: PredictFlags): ModelInput {
   const workload = base.workload === undefined ? undefined : { ...(base.workload as Record<string, unknown>) };
 
   if (flags.calibration !== undefined) {
-    const calibration = readCalibrationFile(flags.calibration);
+    const calibration = loadCalibration(flags.calibration);
     costs = { ...calibration.costs };
     device.name ??= calibration.device;
     device.kernelRelease ??= calibration.kernelRelease;
@@ -208,6 +229,16 @@ export function buildModelInput(flags: PredictFlags): ModelInput {
     throw new UsageError(`${origin}: ${describeZodIssues(parsed.error)}`);
   }
   return parsed.data;
+}
+
+/** A calibration file, or for `device@kernel` (no such file) the stored calibration of that pair. */
+function loadCalibration(spec: string): Calibration {
+  if (existsSync(spec)) return readCalibrationFile(spec);
+  const m = /^([^@]+)@([^@]+)$/.exec(spec);
+  if (!m) throw new UsageError(`--calibration: no file "${spec}"; give a calibration file or device@kernel for a stored one`);
+  const stored = findCalibration(m[1]!, m[2]!);
+  if (!stored) throw new UsageError(`--calibration: no stored calibration for device "${m[1]}" and kernel "${m[2]}" (see zlab model calibrations)`);
+  return stored;
 }
 
 function opt<T>(value: string | undefined, parse: (v: string) => T): T | undefined {

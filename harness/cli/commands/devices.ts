@@ -1,9 +1,8 @@
 import { type Command, Option } from 'commander';
-import Table from 'cli-table3';
 import { Device } from '../../device/device.js';
 import { defaultAdbServer, parseAdbServer, type AdbServerAddress } from '../../device/adb-host.js';
 import { listAttachedDevices } from '../../device/discovery.js';
-import { printJson } from '../output.js';
+import { printJson, table } from '../output.js';
 
 interface DeviceRow {
   serial: string;
@@ -45,8 +44,8 @@ export function register(program: Command): void {
         process.stdout.write(`no devices on ${servers.map((s) => `${s.host}:${s.port}`).join(', ')}\n`);
         return;
       }
-      const table = new Table({ head: ['serial', 'state', 'model', 'abi', 'kernel', 'adb server'] });
-      for (const r of rows) table.push([r.serial, r.state, r.model ?? '', r.abi ?? '', r.kernel ?? '', r.server]);
-      process.stdout.write(`${table.toString()}\n`);
+      const grid = table(['serial', 'state', 'model', 'abi', 'kernel', 'adb server']);
+      for (const r of rows) grid.push([r.serial, r.state, r.model ?? '', r.abi ?? '', r.kernel ?? '', r.server]);
+      process.stdout.write(`${grid.toString()}\n`);
     });
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import Table from 'cli-table3';
 import { runDoctor } from '../../doctor/doctor.js';
 import { type DeviceCliOptions, openSelectedDevice, withDeviceOptions } from '../device-options.js';
-import { printJson } from '../output.js';
+import { printJson, table } from '../output.js';
 
 export function register(program: Command): void {
   withDeviceOptions(
@@ -14,9 +13,9 @@ export function register(program: Command): void {
       const report = await runDoctor(device);
       if (options.json) printJson(report);
       else {
-        const table = new Table({ head: ['check', 'verdict', 'detail'], colWidths: [12, 9, 90], wordWrap: true });
-        for (const c of report.checks) table.push([c.name, c.verdict, c.detail]);
-        process.stdout.write(`${report.serial} — ${report.healthy ? 'ready' : 'NOT ready'}\n${table.toString()}\n`);
+        const grid = table(['check', 'verdict', 'detail'], { colWidths: [12, 9, 90] });
+        for (const c of report.checks) grid.push([c.name, c.verdict, c.detail]);
+        process.stdout.write(`${report.serial} — ${report.healthy ? 'ready' : 'NOT ready'}\n${grid.toString()}\n`);
       }
       if (!report.healthy) process.exitCode = 1;
     });

@@ -3,10 +3,12 @@ import { register as registerDevices } from './devices.js';
 import { register as registerDoctor } from './doctor.js';
 import { register as registerModel } from './model.js';
 import { register as registerEat } from './eat.js';
-import { register as registerBootimg } from './bootimg.js';
-import { register as registerFlash } from './flash.js';
+import { register as registerKernel } from './kernel.js';
 import { register as registerZram } from './zram.js';
 import { register as registerConfig } from './config.js';
+import { register as registerBootimg } from './bootimg.js';
+import { register as registerFlash } from './flash.js';
+import { register as registerPlan } from './plan.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
@@ -17,10 +19,12 @@ const groups: Array<(program: Command) => void> = [
   registerDoctor,
   registerModel,
   registerEat,
-  registerBootimg,
-  registerFlash,
+  registerKernel,
   registerZram,
   registerConfig,
+  registerBootimg,
+  registerFlash,
+  registerPlan,
 ];
 
 export function registerCommands(program: Command): void {

@@ -94,6 +94,13 @@ describe('boot image writer and reader', () => {
     }
   });
 
+  it('writes a v2 image without a dtb (x86 needs none)', () => {
+    const img = parseBootImage(buildBootImage({ headerVersion: 2, kernel, cmdline: 'console=ttyS0' }));
+    expect(img.dtb.length).toBe(0);
+    expect(img.headerSize).toBe(1660);
+    expect(img.imageSize).toBe(2048 * 4);
+  });
+
   it('refuses what does not fit the header version', () => {
     expectField(() => buildBootImage({ headerVersion: 3, kernel, name: 'x' }), 'name', /no name field/);
     expectField(() => buildBootImage({ headerVersion: 3, kernel, second: kernel }), 'second', /0-2/);
@@ -191,13 +198,6 @@ describe('repackBootImage', () => {
     expect(after.headerVersion).toBe(v);
     expect(after.signature.length).toBe(0);
     if (v <= 2) expect(after.id.equals(before.id)).toBe(false);
-  });
-
-  it('writes a v2 image without a dtb (x86 needs none)', () => {
-    const img = parseBootImage(buildBootImage({ headerVersion: 2, kernel, cmdline: 'console=ttyS0' }));
-    expect(img.dtb.length).toBe(0);
-    expect(img.headerSize).toBe(1660);
-    expect(img.imageSize).toBe(2048 * 4);
   });
 
   it('replaces the ramdisk alone and keeps a v4 signature when nothing it covers changed', () => {

@@ -143,6 +143,20 @@ describe('fastboot server with the real fastboot tool', () => {
     expect(events).toEqual(['reboot:system', 'reboot:bootloader', 'continue']);
   });
 
+  it('survives a callback that throws and reports it', async () => {
+    const errors: string[] = [];
+    await start({
+      onContinue: () => {
+        throw new Error('supervisor busy');
+      },
+      onError: (err) => errors.push((err as Error).message),
+    });
+    expect((await fastboot('continue')).code).toBe(0);
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(errors).toEqual(['supervisor busy']);
+    expect((await fastboot('getvar', 'product')).code).toBe(0);
+  });
+
   it('erases a slot', async () => {
     await start();
     await fastboot('flash', 'boot', image('e.img', 'erase me'));

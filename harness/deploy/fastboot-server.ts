@@ -40,6 +40,8 @@ export interface FastbootServerOptions {
   onBoot?: (image: BootImage, bytes: Buffer) => void;
   /** `continue`: boot the active slot. */
   onContinue?: () => void;
+  /** A callback above threw; by default the error is printed on stderr. */
+  onError?: (err: unknown) => void;
 }
 
 export interface FastbootServer {
@@ -47,7 +49,7 @@ export interface FastbootServer {
   readonly port: number;
   /** Active slot and what each slot holds. */
   slotState(): SlotState;
-  /** Every command received, in order (download payloads are not included). */
+  /** The commands received, oldest first (the last 1000; download payloads are not included). */
   readonly commands: readonly string[];
   /** Number of host connections accepted so far. */
   readonly connections: number;
@@ -59,6 +61,7 @@ const DEFAULT_PARTITION_SIZE = 64 * 1024 * 1024;
 /** Commands are at most 64 bytes in the protocol; allow newer tools' 4096. */
 const MAX_COMMAND = 4096;
 const SPARSE_MAGIC = 0xed26ff3a;
+const COMMAND_HISTORY = 1000;
 const hex = (n: number) => `0x${n.toString(16)}`;
 
 export async function startFastbootServer(options: FastbootServerOptions): Promise<FastbootServer> {
@@ -93,6 +96,15 @@ export async function startFastbootServer(options: FastbootServerOptions): Promi
       vars.push([`slot-unbootable:${slot}`, 'no']);
     }
     return vars;
+  };
+
+  const runCallback = (action: () => void) => {
+    try {
+      action();
+    } catch (err) {
+      if (options.onError) options.onError(err);
+      else process.stderr.write(`fastboot server: a callback failed: ${(err as Error).message}\n`);
+    }
   };
 
   const server: Server = createServer((socket) => {
@@ -141,6 +153,8 @@ export async function startFastbootServer(options: FastbootServerOptions): Promi
     };
 
     const handleCommand = (command: string) => {
+      // Keep the recent history only: a bootloader may serve a VM for days.
+      if (commands.length >= COMMAND_HISTORY) commands.shift();
       commands.push(command);
       const colon = command.indexOf(':');
       const verb = colon < 0 ? command : command.slice(0, colon);
@@ -249,7 +263,7 @@ export async function startFastbootServer(options: FastbootServerOptions): Promi
           const action = after;
           after = null;
           // Act once the reply has left, as a bootloader does before it reboots.
-          socket.write(Buffer.alloc(0), () => setImmediate(action));
+          socket.write(Buffer.alloc(0), () => setImmediate(() => runCallback(action)));
         }
       }
     };

@@ -9,6 +9,7 @@ import { register as registerConfig } from './config.js';
 import { register as registerBootimg } from './bootimg.js';
 import { register as registerFlash } from './flash.js';
 import { register as registerPlan } from './plan.js';
+import { register as registerVm } from './vm.js';
 
 /**
  * Every command group registers itself here, one line each, in the order
@@ -25,6 +26,7 @@ const groups: Array<(program: Command) => void> = [
   registerBootimg,
   registerFlash,
   registerPlan,
+  registerVm,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { type Server, createServer } from 'node:net';
+import { join } from 'node:path';
+import { type BootloaderExit, enterBootloader } from './bootloader-mode.js';
+import { sleep } from './processes.js';
+import { QEMU_BINARY, qemuArguments } from './qemu-command.js';
+import { controlSocketName } from './vm-control.js';
+import { type VmState, readVmState, updateVmState } from './vm-state.js';
+
+/** The line the guest prints on its console once sys.boot_completed is set. */
+export const BOOT_COMPLETED_MARKER = 'zlab-init: sys.boot_completed=1';
+
+export function rebootChannelPath(vmDir: string): string {
+  return join(vmDir, 'reboot-channel');
+}
+
+/** The target the guest's reboot hook sent for the boot that just ended, or null if it sent none. */
+export function readRebootTarget(channel: string): string | null {
+  if (!existsSync(channel)) return null;
+  const lines = readFileSync(channel, 'latin1').split(/\r?\n/).map((l) => l.replace(/\r/g, ''));
+  let target: string | null = null;
+  for (const line of lines) {
+    const match = /^zlab-reboot ?(.*)$/.exec(line);
+    if (match) target = (match[1] ?? '').trim();
+  }
+  return target;
+}
+
+interface QemuExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Runs one virtual device: starts QEMU, marks the state as the guest comes
+ * up, and when the guest reboots (QEMU exits after the reboot hook wrote a
+ * target) starts it again on the same ports, so the adb serial survives
+ * reboots as a phone's does. `bootloader` hands over to bootloader-mode.
+ */
+export class Supervisor {
+  private readonly abort = new AbortController();
+  private qemu: ChildProcess | null = null;
+  private powerWaiters: Array<() => void> = [];
+  private server: Server | null = null;
+
+  constructor(private readonly vmDir: string) {}
+
+  async run(): Promise<void> {
+    await this.listen();
+    let next: { kernel?: string; initrd?: string } | null = {};
+    try {
+      while (!this.abort.signal.aborted && next) {
+        const exit = await this.bootOnce(next);
+        if (this.abort.signal.aborted) break;
+        const target = readRebootTarget(rebootChannelPath(this.vmDir));
+        if (target === null) {
+          // Powered off by itself (poweroff, panic, QEMU error): stay off until asked.
+          updateVmState(this.vmDir, { state: 'stopped', pid: null, bootStartedAt: null, lastExit: this.describeExit(exit) });
+          await this.waitForPowerOn();
+          next = this.abort.signal.aborted ? null : {};
+          continue;
+        }
+        updateVmState(this.vmDir, { lastRebootTarget: target, lastExit: null });
+        if (target === 'bootloader') {
+          const state = updateVmState(this.vmDir, { state: 'bootloader', pid: null, bootStartedAt: null });
+          const result: BootloaderExit = await enterBootloader(
+            {
+              vmDir: this.vmDir,
+              state,
+              powerOn: new Promise((resolve) => this.powerWaiters.push(resolve)),
+              setFastbootPort: (port) => updateVmState(this.vmDir, { fastbootPort: port }),
+            },
+            this.abort.signal,
+          );
+          updateVmState(this.vmDir, { fastbootPort: null });
+          next = result.action === 'boot' ? { kernel: result.kernel, initrd: result.initrd } : null;
+          continue;
+        }
+        next = {};
+      }
+    } finally {
+      this.server?.close();
+      updateVmState(this.vmDir, { state: 'stopped', pid: null, bootStartedAt: null });
+    }
+  }
+
+  /** Stop QEMU and leave the loop (SIGTERM from `zlab vm stop`). */
+  async shutdown(): Promise<void> {
+    this.abort.abort();
+    for (const wake of this.powerWaiters.splice(0)) wake();
+    const qemu = this.qemu;
+    if (qemu && qemu.exitCode === null && qemu.signalCode === null) {
+      qemu.kill('SIGTERM');
+      const deadline = Date.now() + 3_000;
+      while (qemu.exitCode === null && qemu.signalCode === null && Date.now() < deadline) await sleep(50);
+      if (qemu.exitCode === null && qemu.signalCode === null) qemu.kill('SIGKILL');
+    }
+  }
+
+  private describeExit(exit: QemuExit): string {
+    const how = exit.signal ? `signal ${exit.signal}` : `exit status ${exit.code}`;
+    return `QEMU ended (${how}) without a reboot request: the guest powered off or panicked, or QEMU failed; see ${join(this.vmDir, 'supervisor.log')} and the console log`;
+  }
+
+  private waitForPowerOn(): Promise<void> {
+    if (this.abort.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => this.powerWaiters.push(resolve));
+  }
+
+  private listen(): Promise<void> {
+    const server = createServer((socket) => {
+      socket.on('data', (chunk) => {
+        const command = chunk.toString().trim();
+        if (command === 'ping') socket.end('ok\n');
+        else if (command === 'continue') {
+          const state = readVmState(this.vmDir).state;
+          if (state === 'stopped' || state === 'bootloader') {
+            for (const wake of this.powerWaiters.splice(0)) wake();
+            socket.end('ok\n');
+          } else socket.end(`error: the VM is ${state}, not powered off\n`);
+        } else socket.end(`error: unknown command ${JSON.stringify(command)}\n`);
+      });
+      socket.on('error', () => socket.destroy());
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(controlSocketName(this.vmDir), () => resolve());
+    });
+  }
+
+  private bootOnce(overrides: { kernel?: string; initrd?: string }): Promise<QemuExit> {
+    const state: VmState = readVmState(this.vmDir);
+    const channel = rebootChannelPath(this.vmDir);
+    rmSync(channel, { force: true });
+    const consoleOffset = existsSync(state.consoleLog) ? statSync(state.consoleLog).size : 0;
+    const args = qemuArguments({
+      name: state.name,
+      kernel: overrides.kernel ?? state.kernel,
+      initrd: overrides.initrd ?? state.initrd,
+      memoryMiB: state.memoryMiB,
+      cpus: state.cpus,
+      accel: state.accel,
+      adbPort: state.adbPort,
+      consoleLog: state.consoleLog,
+      rebootChannel: channel,
+      zramSize: state.zramSize,
+      zramAlgorithm: state.zramAlgorithm,
+    });
+    const log = openSync(join(this.vmDir, 'supervisor.log'), 'a');
+    const qemu = spawn(QEMU_BINARY, args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.qemu = qemu;
+    updateVmState(this.vmDir, {
+      state: 'booting',
+      pid: qemu.pid ?? null,
+      bootStartedAt: new Date().toISOString(),
+      boots: state.boots + 1,
+      lastExit: null,
+    });
+    let running = true;
+    const watch = (async () => {
+      while (running) {
+        if (consoleHasMarker(state.consoleLog, consoleOffset)) {
+          if (running) updateVmState(this.vmDir, { state: 'device' });
+          return;
+        }
+        await sleep(250);
+      }
+    })();
+    return new Promise((resolve) => {
+      qemu.once('error', () => undefined);
+      qemu.once('close', (code, signal) => {
+        running = false;
+        this.qemu = null;
+        void watch.then(() => resolve({ code, signal }));
+      });
+    });
+  }
+}
+
+function consoleHasMarker(path: string, offset: number): boolean {
+  try {
+    const size = statSync(path).size;
+    if (size <= offset) return false;
+    const fd = openSync(path, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.min(size - offset, 4 * 1024 * 1024));
+      readSync(fd, buffer, 0, buffer.length, Math.max(offset, size - buffer.length));
+      return buffer.includes(BOOT_COMPLETED_MARKER);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}

@@ -251,6 +251,17 @@ describe('applyConfiguration', () => {
     expect(fake.read('proc/swaps')).not.toMatch(/zram0/);
   });
 
+  it("refuses a swap priority the device's swapon cannot set, before any change", async () => {
+    setup({ swaponWithoutPriority: true });
+    await expect(applyConfiguration(fake.device, parseConfiguration({ zram: { disksize: '2G', priority: 5 } }), opts())).rejects.toThrow(
+      /zram\.priority: not supported here: this device's swapon has no -p option/,
+    );
+    expect(fake.commandLog()).toEqual([]);
+    // Without a priority the same change goes through with a plain swapon.
+    await applyConfiguration(fake.device, parseConfiguration({ zram: { disksize: '2G' } }), opts());
+    expect(fake.commandLog().at(-1)).toBe(`swapon ${fake.root}/dev/zram0`);
+  });
+
   it('withConfiguration restores after the body throws', async () => {
     setup();
     await expect(

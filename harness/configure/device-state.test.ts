@@ -45,7 +45,7 @@ describe('parseDiscovery', () => {
   });
 
   it('says when a device has none of the optional parts', () => {
-    const bare = parseDiscovery('f\t/proc/swaps\tFilename Type Size Used Priority\nc\tlmkd\t\nend\n');
+    const bare = parseDiscovery('e\t/proc/swaps\ng\n./proc/swaps:Filename Type Size Used Priority\nG\nc\tlmkd\t\nend\n');
     expect(bare).toMatchObject({ zram: [], zswap: null, cpufreq: [], devfreq: [], selinux: null, lmkd: null, swaps: [] });
     expect(bare.kcompressd).toEqual({ knobs: [], threads: [] });
   });

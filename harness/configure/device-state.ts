@@ -67,7 +67,7 @@ export interface KcompressdKnob {
 export interface DeviceState {
   /** Every readable file: path → its lines. */
   files: Record<string, string[]>;
-  /** Files that exist but cannot be read. */
+  /** Files that exist but show nothing: write-only attributes (or empty files). */
   unreadable: string[];
   kernel: string | null;
   memTotalBytes: number | null;
@@ -87,6 +87,8 @@ export interface DeviceState {
   selinux: string | null;
   /** lmkd service state (running, stopped), null when there is no lmkd. */
   lmkd: string | null;
+  /** Whether the device's swapon takes -p (busybox can be built without it). */
+  swaponPriority: boolean;
 }
 
 /** The value a sysfs file shows, with "[selected]" picked out of option lists. */
@@ -132,23 +134,36 @@ const KCOMPRESSD_KNOBS: Record<string, KcompressdKnob['knob']> = {
 /** Parse discovery output. Output without the closing `end` record is an error: discovery did not finish. */
 export function parseDiscovery(output: string): DeviceState {
   const files: Record<string, string[]> = {};
-  const unreadable: string[] = [];
+  const existing: string[] = [];
   const modes: Record<string, string> = {};
   const threads = new Set<string>();
   const commands: Record<string, string> = {};
   const zpools: string[] = [];
   let complete = false;
+  let group: string[] | null = null;
   for (const record of output.split('\n')) {
+    if (group) {
+      if (record === 'G') {
+        group = null;
+        continue;
+      }
+      // ./<path>:<line>; the path is the longest existing one that prefixes it.
+      const text = record.startsWith('./') ? record.slice(1) : record;
+      const path = group.filter((p) => text.startsWith(`${p}:`)).sort((a, b) => b.length - a.length)[0];
+      if (path) (files[path] ??= []).push(text.slice(path.length + 1));
+      continue;
+    }
     const [tag, a = '', ...rest] = record.split('\t');
     const b = rest.join('\t');
-    if (tag === 'f') (files[a] ??= []).push(b);
-    else if (tag === 'u') unreadable.push(a);
+    if (tag === 'e') existing.push(a);
+    else if (tag === 'g') group = existing.slice();
     else if (tag === 'm') modes[a] = b;
     else if (tag === 't') threads.add(a);
     else if (tag === 'c' && a === 'zpool') zpools.push(b);
     else if (tag === 'c') commands[a] = b;
     else if (tag === 'end') complete = true;
   }
+  const unreadable = existing.filter((p) => !(p in files));
   if (!complete) {
     throw new ZlabError('device', 'device discovery did not finish (no end record); the connection may have dropped', {
       output: output.slice(-2000),
@@ -276,5 +291,6 @@ export function parseDiscovery(output: string): DeviceState {
     kcompressd: { knobs: kcompressdKnobs, threads: [...threads].sort() },
     selinux,
     lmkd,
+    swaponPriority: commands['swapon-priority'] !== 'no',
   };
 }

@@ -38,6 +38,8 @@ export interface FakeDeviceShape {
   zswap?: boolean;
   /** zram0 starts as swap with this priority (null: not swap). */
   swapPriority?: number | null;
+  /** swapon without -p, like Debian's busybox. */
+  swaponWithoutPriority?: boolean;
 }
 
 const FILES: Record<string, string> = {
@@ -137,14 +139,17 @@ export function createFakeDeviceRoot(shape: FakeDeviceShape = {}): FakeDeviceRoo
   const priority = shape.swapPriority === undefined ? -2 : shape.swapPriority;
   write('proc/swaps', `Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n${priority === null ? '' : `/dev/zram0\t\tpartition\t1048572\t0\t${priority}\n`}`);
   if (shape.selinux) write('.selinux', 'Enforcing');
+  if (shape.swaponWithoutPriority) write('.swapon-no-p', '');
   if (shape.lmkd) write('.lmkd', 'running');
 
   const log = join(base, 'commands.log');
   writeFileSync(log, '');
   for (const [name, body] of Object.entries(COMMANDS)) {
     if ((name === 'getenforce' || name === 'setenforce') && !shape.selinux) continue;
+    // Usage text answers before logging and failure injection: discovery asks for it.
+    const help = name === 'swapon' ? `if [ "$1" = --help ]; then [ -f "$FAKE_ROOT/.swapon-no-p" ] && echo 'usage: swapon [-a] DEVICE' || echo 'usage: swapon [-p PRIORITY] DEVICE'; exit 1; fi\n` : '';
     const script = `#!/bin/sh
-printf '%s\\n' "${name} $*" >> ${JSON.stringify(log)}
+${help}printf '%s\\n' "${name} $*" >> ${JSON.stringify(log)}
 if [ -f "$FAKE_ROOT/.fail-${name}" ]; then rm -f "$FAKE_ROOT/.fail-${name}"; echo "${name}: injected failure" >&2; exit 1; fi
 ${body}
 `;

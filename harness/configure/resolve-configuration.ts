@@ -73,6 +73,13 @@ function resolveZram(config: NonNullable<Configuration['zram']>, state: DeviceSt
     problems.list.push((err as Error).message);
   }
   const wantSwap = config.swap ?? dev.swap !== null;
+  if (wantSwap && !state.swaponPriority) {
+    if (config.priority !== undefined) {
+      problems.add(`${knob}.priority`, "not supported here: this device's swapon has no -p option (busybox built without it)");
+    } else if (dev.swap && dev.swap.priority >= 0) {
+      problems.add(knob, `${name} is swap with priority ${dev.swap.priority}, which this device's swapon (no -p option) could not set again`);
+    }
+  }
   if (wantSwap && disksize === 0) {
     problems.add(`${knob}.disksize`, `${name} has no disksize; give one to use it as swap (e.g. disksize: 2G)`);
   }

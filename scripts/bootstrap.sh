@@ -15,6 +15,8 @@ packages=(
   musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross make  # static device binaries
   mkbootimg abootimg                 # boot image peers for cross-checks
   bc bison flex libelf-dev libssl-dev ccache linux-source-6.12  # kernel builds
+  chromium                           # opens HTML reports headless in tests (console errors, screenshot)
+  python3-junitparser                # a real JUnit XML reader that checks the nightly junit.xml
   liblz4-dev liblzo2-dev libzstd-dev  # host calibration of the eater's compressible pages
 )
 

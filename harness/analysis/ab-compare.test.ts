@@ -33,6 +33,14 @@ describe('compareAB', () => {
     expect(flagged / trials).toBeLessThan(0.12);
   });
 
+  it('cannot call a change from two runs against three, however far apart', () => {
+    const c = compareAB('pgsteal_anon_per_s', [100, 101], [200, 201, 202]);
+    expect(c.ratio.low).toBeGreaterThan(1);
+    expect(c.rankTest.p).toBeCloseTo(0.2, 12);
+    expect(c.significant).toBe(false);
+    expect(c.verdict).toBe('no change');
+  });
+
   it('needs two runs per side', () => {
     expect(() => compareAB('x', [1], [2, 3])).toThrow(/at least 2 runs per side/);
   });
@@ -53,7 +61,8 @@ describe('aaSelfCheck', () => {
     expect(check.passed).toBe(false);
   });
 
-  it('needs four runs to split', () => {
-    expect(() => aaSelfCheck('m', [1, 2, 3])).toThrow(/at least 4 runs/);
+  it('needs eight runs to split', () => {
+    expect(() => aaSelfCheck('m', [1, 2, 3, 4, 5, 6, 7])).toThrow(/at least 8 runs/);
   });
+
 });

@@ -102,7 +102,7 @@ export function modelSpec(report: NightlyReport): TopLevelSpec | null {
     data: { values },
     encoding: { y: rowAxis },
     layer: [
-      { mark: { type: 'bar', color: '#b3cde3', height: 12 }, encoding: { x: { field: 'low', type: 'quantitative', title: 'measured / predicted (band shaded)' }, x2: { field: 'high' } } },
+      { mark: { type: 'bar', color: '#b3cde3', height: 12 }, encoding: { x: { field: 'low', type: 'quantitative', title: 'measured / predicted (band shaded)', scale: { zero: false } }, x2: { field: 'high' } } },
       { mark: { type: 'point', filled: true, size: 70 }, encoding: { x: { field: 'measured', type: 'quantitative' }, color: { field: 'severity', type: 'nominal', scale: { domain: ['ok', 'divergent', 'failure'], range: ['#2e7d32', '#ef6c00', '#c62828'] } } } },
     ],
   } as TopLevelSpec;

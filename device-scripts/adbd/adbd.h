@@ -53,6 +53,7 @@ char *banner_build(const char *props_path);
 void child_reset(void);
 void close_fds_from(int first);
 void exec_shell(const char *cmd, const char *term) __attribute__((noreturn));
+int oom_score_set(const char *value);
 char **child_env_build(const char *term);
 int set_nonblock(int fd);
 int open_pty_master(char *slave_name, size_t len);

@@ -105,9 +105,27 @@ char **child_env_build(const char *term)
 	return env;
 }
 
+/*
+ * adbd and its service children are shielded from the OOM killer so that a
+ * memory-pressure test never loses its device; what they run is not: a
+ * command starts with the neutral score, as any process would.
+ */
+int oom_score_set(const char *value)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, value, strlen(value));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n < 0 ? -1 : 0;
+}
+
 /* Runs in the child: SHELL -c CMD, or an interactive SHELL for an empty command. */
 void exec_shell(const char *cmd, const char *term)
 {
+	oom_score_set("0"); /* failure leaves the inherited score: nothing better to do */
 	char **env = term && *term ? child_env_build(term) : adbd_cfg.env;
 	if (cmd && *cmd) {
 		char *argv[] = {(char *)adbd_cfg.shell, (char *)"-c", (char *)cmd, NULL};

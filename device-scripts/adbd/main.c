@@ -159,6 +159,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int listen_fd = open_listener(adbd_cfg.listen);
+	/* a device that the OOM killer can take away is no device for reclaim tests */
+	if (oom_score_set("-1000") != 0)
+		adbd_log("cannot shield adbd from the OOM killer (needs CAP_SYS_RESOURCE): %s", strerror(errno));
 	/* Orphaned grandchildren (`cmd &`) come back to us and are reaped too. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	return transport_run(listen_fd, banner);

@@ -235,6 +235,7 @@ void run_reboot_hook(const char *target)
 		setsid();
 		child_reset();
 		close_fds_from(3);
+		oom_score_set("0");
 		char *argv[] = {(char *)adbd_cfg.reboot_hook, (char *)target, NULL};
 		execve(adbd_cfg.reboot_hook, argv, adbd_cfg.env);
 		dprintf(2, "adbd: cannot run reboot hook %s: %s\n", adbd_cfg.reboot_hook, strerror(errno));

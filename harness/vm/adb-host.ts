@@ -26,7 +26,7 @@ export async function adbDisconnect(serverPort: number, serial: string): Promise
 }
 
 /** One property over `adb shell getprop KEY` (KEY is a fixed, known-safe name). */
-export async function adbGetprop(serverPort: number, serial: string, key: 'sys.boot_completed'): Promise<string | null> {
+export async function adbGetprop(serverPort: number, serial: string, key: 'sys.boot_completed' | 'zlab.zram.error'): Promise<string | null> {
   const result = await execa('adb', ['-P', String(serverPort), '-s', serial, 'shell', 'getprop', key], { reject: false, timeout: 10_000 });
   return result.exitCode === 0 ? result.stdout.trim() : null;
 }

@@ -152,7 +152,10 @@ async function waitForAdb(vmDir: string, timeoutMs: number): Promise<number> {
       const status = (await adbDevices(state.adbServerPort)).get(state.serial);
       if (status === 'device') {
         if ((await adbGetprop(state.adbServerPort, state.serial, 'sys.boot_completed')) === '1') {
-          return Math.round((Date.now() - bootStarted) / 100) / 10;
+          const seconds = Math.round((Date.now() - bootStarted) / 100) / 10;
+          const zramError = await adbGetprop(state.adbServerPort, state.serial, 'zlab.zram.error');
+          if (zramError) throw new ZlabError('device', `virtual device ${state.serial} booted, but its zram swap could not be set up: ${zramError}`, { serial: state.serial });
+          return seconds;
         }
       } else if (Date.now() - lastConnect > 3_000) {
         if (status !== undefined) await adbDisconnect(state.adbServerPort, state.serial);

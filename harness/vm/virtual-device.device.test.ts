@@ -190,6 +190,12 @@ describe('bad input', () => {
     expect(ourQemus()).toEqual([]);
   });
 
+  it('fails clearly when the kernel lacks the zram algorithm, leaving nothing behind', async () => {
+    await expect(startVirtualDevice({ adbServerPort: server.port, zramAlgorithm: '842' })).rejects.toThrow(/zram swap could not be set up: algorithm 842 refused; this kernel offers: .*lz4/);
+    expect(ourQemus()).toEqual([]);
+    expect(listVirtualDevices()).toEqual([]);
+  }, BOOT_MS);
+
   it('gives up after the boot timeout with the console tail, leaving nothing behind', async () => {
     await expect(startVirtualDevice({ adbServerPort: server.port, bootTimeoutSeconds: 1 })).rejects.toThrow(/did not boot to adb within 1 s[\s\S]*--- console/);
     expect(ourQemus()).toEqual([]);

@@ -26,7 +26,7 @@ export interface WriteReportOptions extends BuildReportOptions {
 
 /** `<date>-<plan>` with anything unsafe for a file name replaced. */
 export function reportFolderName(report: NightlyReport): string {
-  const plan = report.plan.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '') || 'plan';
+  const plan = report.plan.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '') || 'plan';
   return `${report.run.date}-${plan}`;
 }
 

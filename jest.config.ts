@@ -28,6 +28,8 @@ const config: Config = {
       // Suites that talk to a device (the virtual device unless ZLAB_SERIAL names one).
       testMatch: ['<rootDir>/harness/**/*.device.test.ts', '<rootDir>/tests/device/**/*.test.ts'],
       slowTestThreshold: 60,
+      globalSetup: '<rootDir>/tests/support/device-global-setup.js',
+      globalTeardown: '<rootDir>/tests/support/device-global-teardown.js',
     },
   ],
 };

@@ -363,6 +363,26 @@ describe('guest adbd', () => {
     );
   }, 30_000);
 
+  it('kills a command that ignores the hang-up', async () => {
+    // shell protocol: the v2 child escalates itself
+    const running = execa('adb', ['-P', String(server.port), '-s', serial, 'shell', 'trap "" HUP; echo $$; exec sleep 1002'], {
+      reject: false,
+      buffer: false,
+    });
+    let out = '';
+    running.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const v2Pid = await waitFor('the v2 command pid', () => (/^\d+\n/.test(out) ? Number(out.trim()) : undefined));
+    running.kill('SIGKILL');
+    await running;
+    // raw shell: no protocol child in between, adbd's own SIGKILL does it
+    const raw = await client.getDevice(serial).openLocal('shell:trap "" HUP; echo $$; exec sleep 1003');
+    const rawPid = await new Promise<number>((resolve) => raw.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+    raw.destroy();
+    await waitFor('both commands to be killed', () =>
+      processState(v2Pid) === undefined && processState(rawPid) === undefined ? true : undefined,
+    );
+  }, 30_000);
+
   it('leaves no zombie and no open descriptor behind', async () => {
     await waitFor('idle streams', () => (zombieChildren(adbd.pid).length === 0 ? true : undefined));
     const before = fdCount(adbd.pid);

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { defaultAdbPort, freeLoopbackPort } from '../device/adb-server.js';
 import { UsageError, ZlabError } from '../util/errors.js';
 import { chooseAccel } from './accel-probe.js';
+import { seedBootSlots } from './bootloader-mode.js';
+import { kernelCommandLine } from './qemu-command.js';
 import { adbConnect, adbDevices, adbDisconnect, adbGetprop } from './adb-host.js';
 import { buildInitramfs } from './initramfs.js';
 import { selectKernel } from './kernel.js';
@@ -74,6 +76,8 @@ export async function startVirtualDevice(input: StartOptions = {}, progress: (li
   if (existsSync(join(vmDir, 'vm.json'))) {
     const previous = readVmState(vmDir);
     if (isAlive(previous.supervisorPid)) throw new UsageError(`a virtual device named ${name} is already running (${previous.serial})`);
+    // Left over from a supervisor that died: clear whatever of it remains.
+    await teardown(previous);
   }
   rmSync(vmDir, { recursive: true, force: true });
 
@@ -111,6 +115,8 @@ export async function startVirtualDevice(input: StartOptions = {}, progress: (li
     fastbootPort: null,
   };
   writeVmState(state);
+  // An A/B device from the start: both slots hold the VM's kernel, initramfs and command line.
+  await seedBootSlots(vmDir, { kernel: kernel.path, initrd: initramfs.path, cmdline: kernelCommandLine({ zramSize, zramAlgorithm }) });
 
   const log = openSync(join(vmDir, 'supervisor.log'), 'a');
   const supervisor = spawn(process.execPath, ['--import', 'tsx', SUPERVISOR_ENTRY, vmDir], {
@@ -218,5 +224,17 @@ export async function continueVirtualDevice(serialOrName: string): Promise<void>
   const state = find(serialOrName);
   if (!isAlive(state.supervisorPid)) throw new ZlabError('device', `virtual device ${state.serial} has no supervisor; stop it and start it again`);
   const reply = await sendControl(state.vmDir, 'continue');
+  if (reply !== 'ok') throw new ZlabError('device', `virtual device ${state.serial}: ${reply.replace(/^error: /, '')}`);
+}
+
+/**
+ * Cut the VM's power and power it on again, as a lab relay does to a phone:
+ * it boots its active slot, or with `bootloader` stays in its bootloader.
+ * Returns at once; the VM keeps its adb serial.
+ */
+export async function powerCycleVirtualDevice(serialOrName: string, mode: 'boot' | 'bootloader' = 'boot'): Promise<void> {
+  const state = find(serialOrName);
+  if (!isAlive(state.supervisorPid)) throw new ZlabError('device', `virtual device ${state.serial} has no supervisor; stop it and start it again`);
+  const reply = await sendControl(state.vmDir, mode === 'boot' ? 'power-cycle' : 'power-cycle-bootloader');
   if (reply !== 'ok') throw new ZlabError('device', `virtual device ${state.serial}: ${reply.replace(/^error: /, '')}`);
 }

@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import { join } from 'node:path';
-import { type BootloaderExit, enterBootloader } from './bootloader-mode.js';
-import { sleep } from './processes.js';
+import { type BootSelection, type BootloaderExit, activeSlotBoot, enterBootloader } from './bootloader-mode.js';
+import { adbConnect } from './adb-host.js';
+import { portAcceptsConnections, sleep } from './processes.js';
 import { QEMU_BINARY, qemuArguments } from './qemu-command.js';
 import { controlSocketName } from './vm-control.js';
 import { type VmState, readVmState, updateVmState } from './vm-state.js';
@@ -30,7 +31,12 @@ export function readRebootTarget(channel: string): string | null {
 interface QemuExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Set when there was nothing to boot (e.g. an empty slot); QEMU did not run. */
+  error?: string;
 }
+
+/** A power cycle: pull the power, then boot the active slot or hold the bootloader key. */
+export type PowerCycleMode = 'boot' | 'bootloader';
 
 /**
  * Runs one virtual device: starts QEMU, marks the state as the guest comes
@@ -43,46 +49,75 @@ export class Supervisor {
   private qemu: ChildProcess | null = null;
   private powerWaiters: Array<() => void> = [];
   private server: Server | null = null;
+  private cycle: PowerCycleMode | null = null;
 
   constructor(private readonly vmDir: string) {}
 
   async run(): Promise<void> {
     await this.listen();
-    let next: { kernel?: string; initrd?: string } | null = {};
+    // undefined: the active slot; a selection: a one-shot boot.
+    let next: { boot?: BootSelection } | null = {};
     try {
       while (!this.abort.signal.aborted && next) {
-        const exit = await this.bootOnce(next);
+        const exit = await this.bootOnce(next.boot);
         if (this.abort.signal.aborted) break;
-        const target = readRebootTarget(rebootChannelPath(this.vmDir));
+        const cycle = this.takeCycle();
+        const target = cycle === null ? readRebootTarget(rebootChannelPath(this.vmDir)) : cycle === 'bootloader' ? 'bootloader' : '';
         if (target === null) {
           // Powered off by itself (poweroff, panic, QEMU error): stay off until asked.
-          updateVmState(this.vmDir, { state: 'stopped', pid: null, bootStartedAt: null, lastExit: this.describeExit(exit) });
+          updateVmState(this.vmDir, { state: 'stopped', pid: null, bootStartedAt: null, lastExit: exit.error ?? this.describeExit(exit) });
           await this.waitForPowerOn();
-          next = this.abort.signal.aborted ? null : {};
+          if (this.abort.signal.aborted) next = null;
+          else next = this.takeCycle() === 'bootloader' ? await this.runBootloader() : {};
           continue;
         }
-        updateVmState(this.vmDir, { lastRebootTarget: target, lastExit: null });
-        if (target === 'bootloader') {
-          const state = updateVmState(this.vmDir, { state: 'bootloader', pid: null, bootStartedAt: null });
-          const result: BootloaderExit = await enterBootloader(
-            {
-              vmDir: this.vmDir,
-              state,
-              powerOn: new Promise((resolve) => this.powerWaiters.push(resolve)),
-              setFastbootPort: (port) => updateVmState(this.vmDir, { fastbootPort: port }),
-            },
-            this.abort.signal,
-          );
-          updateVmState(this.vmDir, { fastbootPort: null });
-          next = result.action === 'boot' ? { kernel: result.kernel, initrd: result.initrd } : null;
-          continue;
-        }
-        next = {};
+        updateVmState(this.vmDir, { lastRebootTarget: cycle ? `power-cycle${cycle === 'bootloader' ? ' bootloader' : ''}` : target, lastExit: null });
+        next = target === 'bootloader' ? await this.runBootloader() : {};
       }
     } finally {
       this.server?.close();
       updateVmState(this.vmDir, { state: 'stopped', pid: null, bootStartedAt: null });
     }
+  }
+
+  private async runBootloader(): Promise<{ boot?: BootSelection } | null> {
+    const state = updateVmState(this.vmDir, { state: 'bootloader', pid: null, bootStartedAt: null });
+    const result: BootloaderExit = await enterBootloader(
+      {
+        vmDir: this.vmDir,
+        state,
+        powerOn: new Promise((resolve) => this.powerWaiters.push(resolve)),
+        setFastbootPort: (port) => updateVmState(this.vmDir, { fastbootPort: port }),
+      },
+      this.abort.signal,
+    );
+    this.takeCycle();
+    updateVmState(this.vmDir, { fastbootPort: null });
+    return result.action === 'boot' ? { boot: result.boot } : null;
+  }
+
+  private takeCycle(): PowerCycleMode | null {
+    const cycle = this.cycle;
+    this.cycle = null;
+    return cycle;
+  }
+
+  /**
+   * What a lab relay does to a phone: cut the power (QEMU is killed, nothing
+   * is shut down cleanly) and power on again, booting the active slot or, with
+   * the bootloader key held, staying in the bootloader.
+   */
+  powerCycle(mode: PowerCycleMode): void {
+    const qemu = this.qemu;
+    if (qemu && qemu.exitCode === null && qemu.signalCode === null) {
+      this.cycle = mode;
+      qemu.kill('SIGKILL');
+      return;
+    }
+    // Powered off: in the bootloader already, holding the key changes nothing.
+    if (mode === 'bootloader' && readVmState(this.vmDir).state === 'bootloader') return;
+    this.cycle = mode;
+    for (const wake of this.powerWaiters.splice(0)) wake();
   }
 
   /** Stop QEMU and leave the loop (SIGTERM from `zlab vm stop`). */
@@ -119,6 +154,9 @@ export class Supervisor {
             for (const wake of this.powerWaiters.splice(0)) wake();
             socket.end('ok\n');
           } else socket.end(`error: the VM is ${state}, not powered off\n`);
+        } else if (command === 'power-cycle' || command === 'power-cycle-bootloader') {
+          this.powerCycle(command === 'power-cycle' ? 'boot' : 'bootloader');
+          socket.end('ok\n');
         } else socket.end(`error: unknown command ${JSON.stringify(command)}\n`);
       });
       socket.on('error', () => socket.destroy());
@@ -130,15 +168,22 @@ export class Supervisor {
     });
   }
 
-  private bootOnce(overrides: { kernel?: string; initrd?: string }): Promise<QemuExit> {
+  private bootOnce(oneShot: BootSelection | undefined): Promise<QemuExit> {
     const state: VmState = readVmState(this.vmDir);
+    let boot: BootSelection;
+    try {
+      boot = oneShot ?? activeSlotBoot(this.vmDir, state);
+    } catch (err) {
+      return Promise.resolve({ code: null, signal: null, error: (err as Error).message });
+    }
     const channel = rebootChannelPath(this.vmDir);
     rmSync(channel, { force: true });
     const consoleOffset = existsSync(state.consoleLog) ? statSync(state.consoleLog).size : 0;
     const args = qemuArguments({
       name: state.name,
-      kernel: overrides.kernel ?? state.kernel,
-      initrd: overrides.initrd ?? state.initrd,
+      kernel: boot.kernel,
+      initrd: boot.initrd,
+      cmdline: boot.cmdline,
       memoryMiB: state.memoryMiB,
       cpus: state.cpus,
       accel: state.accel,
@@ -163,7 +208,11 @@ export class Supervisor {
     const watch = (async () => {
       while (running) {
         if (consoleHasMarker(state.consoleLog, consoleOffset)) {
-          if (running) updateVmState(this.vmDir, { state: 'device' });
+          if (!running) return;
+          updateVmState(this.vmDir, { state: 'device' });
+          // After a reboot the adb server retries the link only for about a
+          // minute; connecting again keeps the serial listed after a slow boot.
+          if (state.boots > 0 && (await portAcceptsConnections(state.adbServerPort))) await adbConnect(state.adbServerPort, state.serial);
           return;
         }
         await sleep(250);

@@ -54,7 +54,7 @@ describe('runPipeline', () => {
       async run(l, signal) {
         l.push('run run');
         controller.abort();
-        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve));
       },
       async cleanup(l) {
         l.push('cleanup run');
@@ -75,5 +75,25 @@ describe('runPipeline', () => {
   it('classifies an infrastructure fault as such', async () => {
     const result = await runPipeline([stage('collect', 'fail-infra')], []);
     expect(result.failureKind).toBe('infrastructure');
+  });
+});
+
+describe('runPipeline and a stage that is told to stop', () => {
+  it('lets the stage settle before its cleanup runs', async () => {
+    const log: string[] = [];
+    const slowToStop: Stage<string[]> = {
+      name: 'configure',
+      timeoutMs: 20,
+      async run(l, signal) {
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        l.push('configure stopped');
+      },
+      async cleanup(l) {
+        l.push('restore');
+      },
+    };
+    await runPipeline([slowToStop], log);
+    expect(log).toEqual(['configure stopped', 'restore']);
   });
 });

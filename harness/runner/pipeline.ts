@@ -102,12 +102,24 @@ async function runBounded<C>(stage: Stage<C>, context: C, outer: AbortSignal | u
   const interrupted = new Promise<never>((_, reject) => {
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
   });
+  const running = stage.run(context, controller.signal);
   try {
-    await Promise.race([stage.run(context, controller.signal), timedOut, interrupted]);
+    await Promise.race([running, timedOut, interrupted]);
+  } catch (err) {
+    // Give a stage that was told to stop a moment to do so, so that its
+    // cleanup never runs beside it (a restore racing an apply).
+    await Promise.race([running.catch(() => undefined), sleep(STOP_GRACE_MS)]);
+    throw err;
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+const STOP_GRACE_MS = 30_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -61,7 +61,8 @@ describe('runPipeline', () => {
       },
     };
     const result = await runPipeline([stage('lease', 'pass'), interrupting, stage('collect', 'pass')], log, { signal: controller.signal });
-    expect(result).toMatchObject({ ok: false, failedStage: 'run', failureKind: 'interrupted' });
+    // The stage finished its work as it was interrupted; the next one never starts.
+    expect(result).toMatchObject({ ok: false, failedStage: 'collect', failureKind: 'interrupted' });
     expect(log).toEqual(['run lease', 'run run', 'cleanup run', 'cleanup lease']);
   });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -7,7 +7,8 @@ import { normal, seededRandom } from '../analysis/seeded-random.js';
 import { UsageError } from '../util/errors.js';
 import { defaultPolicy } from './decision.js';
 import { prepareBisect, readBisectOutput, runBisect, type BisectRequest } from './driver.js';
-import type { Measurer } from './measure-source.js';
+import { imageInFolder } from './device-measure.js';
+import { CommitSkip, parseMeasurements, substituteCommit, type Measurer } from './measure-source.js';
 
 const zlab = resolve('bin/zlab.js');
 let root: string;
@@ -234,4 +235,25 @@ describe('zlab bisect start through git bisect run', () => {
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toMatch(/give exactly one of --build/);
   }, 60_000);
+});
+
+describe('kernel images and measurement output', () => {
+  it('finds an image by full or abbreviated commit, as a file or a folder holding bzImage', () => {
+    const dir = join(root, 'images');
+    mkdirSync(join(dir, 'bbbbbbbbbbbb'), { recursive: true });
+    writeFileSync(join(dir, 'aaaaaaa.bzImage'), 'x');
+    writeFileSync(join(dir, 'bbbbbbbbbbbb', 'bzImage'), 'x');
+    writeFileSync(join(dir, 'c'.repeat(40)), 'x');
+    writeFileSync(join(dir, 'dddddd'), 'x'); // too short to name a commit
+    expect(imageInFolder(dir, `aaaaaaa${'0'.repeat(33)}`)).toBe(join(dir, 'aaaaaaa.bzImage'));
+    expect(imageInFolder(dir, `${'b'.repeat(12)}${'1'.repeat(28)}`)).toBe(join(dir, 'bbbbbbbbbbbb', 'bzImage'));
+    expect(imageInFolder(dir, 'c'.repeat(40))).toBe(join(dir, 'c'.repeat(40)));
+    expect(() => imageInFolder(dir, 'd'.repeat(40))).toThrow(CommitSkip);
+    expect(() => imageInFolder(dir, 'e'.repeat(40))).toThrow(/no kernel image for eeeeeeeeeeee/);
+  });
+
+  it('reads numbers one per line and replaces {commit} inside arguments only', () => {
+    expect(parseMeasurements('warming up\n1234.5\n 7e2 \n-3\nnot 5\n')).toEqual([1234.5, 700, -3]);
+    expect(substituteCommit(['run', '--at={commit}', '{commit}'], 'abc')).toEqual(['run', '--at=abc', 'abc']);
+  });
 });

@@ -228,6 +228,12 @@ describe('two virtual devices at once', () => {
     const status = JSON.parse((await execa('node', ['bin/zlab.js', 'vm', 'list', '--json'], { cwd: repoRoot })).stdout) as { devices: VirtualDeviceInfo[] };
     expect(status.devices.map((d) => d.serial).sort()).toEqual([api.serial, printed.serial].sort());
 
+    // A supervisor killed outright leaves QEMU behind: the VM shows as stopped and `vm stop` still removes it.
+    process.kill(api.supervisorPid as number, 'SIGKILL');
+    await waitFor('the supervisor to die', () => !isAlive(api.supervisorPid), 10_000);
+    expect(virtualDeviceStatus(api.serial)).toMatchObject({ running: false, state: 'stopped' });
+    expect(isAlive(api.pid)).toBe(true);
+
     const stop = await execa('node', ['bin/zlab.js', 'vm', 'stop', '--all'], { cwd: repoRoot, reject: false });
     expect(stop.exitCode).toBe(0);
     await expectGone(api);

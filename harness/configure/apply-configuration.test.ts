@@ -7,25 +7,13 @@ import { ZlabError } from '../util/errors.js';
 import { applyConfiguration, diffAgainst, discoverDevice, restoreConfiguration, withConfiguration } from './apply-configuration.js';
 import { parseConfiguration, parseConfigurationText } from './config-schema.js';
 import type { DeviceShell } from './device-shell.js';
-import type { DeviceState } from './device-state.js';
+import { knobSummary } from './device-state.js';
 import { createFakeDeviceRoot, type FakeDeviceRoot, type FakeDeviceShape } from './fake-device-root.js';
 import { loadSnapshot, snapshotPath } from './snapshot-store.js';
 
 const ISSUE_YAML = 'zram:\n  algorithm: lz4\n  disksize: 2G\nvm:\n  swappiness: 100\n  page_cluster: 0\n';
 
-/** Every knob configuration can touch, as the device shows it. */
-function knobView(state: DeviceState) {
-  return {
-    zram: state.zram.map((z) => ({ i: z.index, alg: z.algorithm, size: z.disksize, limit: z.memLimit, swap: z.swap?.priority ?? null })),
-    swaps: state.swaps.map((s) => [s.path, s.priority]),
-    sysctls: state.sysctls,
-    zswap: state.zswap,
-    cpufreq: state.cpufreq.map((p) => [p.name, p.governor, p.min, p.max]),
-    devfreq: state.devfreq.map((d) => [d.name, d.governor, d.min, d.max]),
-    selinux: state.selinux,
-    lmkd: state.lmkd,
-  };
-}
+const knobView = knobSummary;
 
 let stateDir: string;
 let fake: FakeDeviceRoot;

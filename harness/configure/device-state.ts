@@ -294,3 +294,30 @@ export function parseDiscovery(output: string): DeviceState {
     swaponPriority: commands['swapon-priority'] !== 'no',
   };
 }
+
+/**
+ * Every knob configuration can touch, as the device shows it, without the
+ * counters that move by themselves: two equal summaries mean an unchanged
+ * configuration.
+ */
+export function knobSummary(state: DeviceState) {
+  return {
+    zram: state.zram.map((z) => ({
+      index: z.index,
+      algorithm: z.algorithm,
+      disksize: z.disksize,
+      memLimit: z.memLimit,
+      backingDev: z.backingDev,
+      compMode: z.compMode?.current ?? null,
+      swapPriority: z.swap?.priority ?? null,
+    })),
+    swaps: state.swaps.map((s) => ({ path: s.path, priority: s.priority })),
+    sysctls: state.sysctls,
+    zswap: state.zswap,
+    kcompressd: state.kcompressd.knobs.map((k) => ({ path: k.path, value: k.value })),
+    cpufreq: state.cpufreq.map((p) => ({ name: p.name, governor: p.governor, min: p.min, max: p.max })),
+    devfreq: state.devfreq.map((d) => ({ name: d.name, governor: d.governor, min: d.min, max: d.max })),
+    selinux: state.selinux,
+    lmkd: state.lmkd,
+  };
+}

@@ -59,7 +59,11 @@ function failureReport(state: VmState): string {
  * Boot a virtual device and wait until adb sees it as `device` with
  * sys.boot_completed=1. On any failure everything started is stopped again.
  */
-export async function startVirtualDevice(input: StartOptions = {}, progress: (line: string) => void = () => {}): Promise<VirtualDeviceInfo> {
+export async function startVirtualDevice(
+  input: StartOptions = {},
+  progress: (line: string) => void = () => {},
+  signal?: AbortSignal,
+): Promise<VirtualDeviceInfo> {
   const options = parseStartOptions(input);
   const memoryMiB = options.memory === undefined ? 1024 : parseMemoryMiB(options.memory);
   const cpus = options.cpus ?? 2;
@@ -130,7 +134,7 @@ export async function startVirtualDevice(input: StartOptions = {}, progress: (li
   progress(`booting ${name} under ${accel.toUpperCase()}, ${memoryMiB} MiB, ${cpus} CPUs, adb on ${serial}`);
 
   try {
-    const bootSeconds = await waitForAdb(vmDir, (options.bootTimeoutSeconds ?? 120) * 1000);
+    const bootSeconds = await waitForAdb(vmDir, (options.bootTimeoutSeconds ?? 120) * 1000, signal);
     return describe(updateVmState(vmDir, { bootSeconds }));
   } catch (err) {
     await teardown(readVmState(vmDir));
@@ -138,11 +142,12 @@ export async function startVirtualDevice(input: StartOptions = {}, progress: (li
   }
 }
 
-async function waitForAdb(vmDir: string, timeoutMs: number): Promise<number> {
+async function waitForAdb(vmDir: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<number> {
   const started = Date.now();
   let lastConnect = 0;
   for (;;) {
     const state = readVmState(vmDir);
+    if (signal?.aborted) throw new ZlabError('infrastructure', `boot of ${state.serial} interrupted; the VM was stopped`, { serial: state.serial });
     if (Date.now() - started > timeoutMs) {
       throw new ZlabError('device', `virtual device ${state.serial} did not boot to adb within ${timeoutMs / 1000} s\n${failureReport(state)}`, { serial: state.serial });
     }

@@ -196,6 +196,21 @@ describe('bad input', () => {
     expect(listVirtualDevices()).toEqual([]);
   }, BOOT_MS);
 
+  it('stops a half-booted VM when zlab vm start is interrupted', async () => {
+    const cli = execa('node', ['bin/zlab.js', 'vm', 'start', '--adb-server-port', String(server.port)], { cwd: repoRoot, reject: false, env: { ...process.env } });
+    let stderr = '';
+    cli.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    await waitFor('the boot to begin', () => /booting /.test(stderr) && ourQemus().length > 0, 60_000);
+    cli.kill('SIGINT');
+    const result = await cli;
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/zlab: error: boot of 127\.0\.0\.1:\d+ interrupted; the VM was stopped/);
+    expect(ourQemus()).toEqual([]);
+    expect(listVirtualDevices()).toEqual([]);
+  }, 90_000);
+
   it('gives up after the boot timeout with the console tail, leaving nothing behind', async () => {
     await expect(startVirtualDevice({ adbServerPort: server.port, bootTimeoutSeconds: 1 })).rejects.toThrow(/did not boot to adb within 1 s[\s\S]*--- console/);
     expect(ourQemus()).toEqual([]);

@@ -3,6 +3,7 @@ import { UsageError } from '../../util/errors.js';
 import {
   type VirtualDeviceInfo,
   continueVirtualDevice,
+  powerCycleVirtualDevice,
   listVirtualDevices,
   startVirtualDevice,
   stopAllVirtualDevices,
@@ -51,6 +52,10 @@ export function register(program: Command): void {
     .option('--boot-timeout <seconds>', 'give up when adb is not up after this long', integer('--boot-timeout'), 120)
     .option('--json', 'print one JSON document')
     .action(async (o: Record<string, string | number | boolean | undefined>) => {
+      // Ctrl-C during the boot stops the half-booted VM instead of leaving it running.
+      const interrupt = new AbortController();
+      const onInterrupt = (): void => interrupt.abort();
+      process.once('SIGINT', onInterrupt);
       const info = await startVirtualDevice(
         {
           name: o.name as string | undefined,
@@ -65,7 +70,8 @@ export function register(program: Command): void {
           bootTimeoutSeconds: o.bootTimeout as number,
         },
         (line) => process.stderr.write(`${line}\n`),
-      );
+        interrupt.signal,
+      ).finally(() => process.off('SIGINT', onInterrupt));
       if (o.json) return printJson(info);
       process.stdout.write(`${info.serial}\nbooted to adb in ${info.bootSeconds} s\n`);
     });
@@ -118,5 +124,14 @@ export function register(program: Command): void {
     .action(async (serial: string) => {
       await continueVirtualDevice(serial);
       process.stdout.write(`${serial}: powering on\n`);
+    });
+
+  vm.command('power-cycle')
+    .description('cut the power and power on again, as a lab relay does: boots the active slot, or stays in the bootloader')
+    .argument('<serial>', 'serial (127.0.0.1:PORT) or name')
+    .option('--bootloader', 'hold the bootloader key: stay in the bootloader (fastboot) after power-on')
+    .action(async (serial: string, o: { bootloader?: boolean }) => {
+      await powerCycleVirtualDevice(serial, o.bootloader ? 'bootloader' : 'boot');
+      process.stdout.write(`${serial}: power-cycled${o.bootloader ? ' into the bootloader' : ''}\n`);
     });
 }

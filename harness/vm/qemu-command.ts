@@ -2,7 +2,10 @@
 export interface QemuSpec {
   name: string;
   kernel: string;
-  initrd: string;
+  /** null: boot without a ramdisk (a boot image may have none). */
+  initrd: string | null;
+  /** The boot image's command line; absent: the VM's default (kernelCommandLine). */
+  cmdline?: string;
   memoryMiB: number;
   cpus: number;
   accel: 'tcg' | 'kvm';
@@ -39,8 +42,8 @@ export function qemuArguments(spec: QemuSpec): string[] {
     '-m', String(spec.memoryMiB),
     '-smp', String(spec.cpus),
     '-kernel', spec.kernel,
-    '-initrd', spec.initrd,
-    '-append', kernelCommandLine(spec),
+    ...(spec.initrd === null ? [] : ['-initrd', spec.initrd]),
+    '-append', spec.cmdline ?? kernelCommandLine(spec),
     // ttyS0: the console, appended across reboots; ttyS1: the reboot channel.
     '-chardev', `file,id=console,path=${optionValue(spec.consoleLog)},append=on`,
     '-serial', 'chardev:console',

@@ -11,7 +11,7 @@ export function controlSocketName(vmDir: string): string {
   return `\0zlab-vm-${createHash('sha256').update(vmDir).digest('hex').slice(0, 24)}`;
 }
 
-export type ControlCommand = 'continue' | 'ping';
+export type ControlCommand = 'continue' | 'ping' | 'power-cycle' | 'power-cycle-bootloader';
 
 export function sendControl(vmDir: string, command: ControlCommand, timeoutMs = 5_000): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -205,6 +205,18 @@ describe('applyConfiguration', () => {
     expect(process.listenerCount('SIGINT')).toBe(0);
   });
 
+  it('stops before any change on SIGTERM during discovery', async () => {
+    setup();
+    const device = interceptCall(fake.device, 1, (command, real) => {
+      process.emit('SIGTERM', 'SIGTERM');
+      return real(command);
+    });
+    await expect(applyConfiguration(device, parseConfigurationText(ISSUE_YAML), { root: fake.root })).rejects.toThrow('interrupted by SIGTERM; nothing was changed');
+    expect(fake.device.calls).toHaveLength(1);
+    expect(loadSnapshot(fake.device.serial)).toBeNull();
+    expect(process.listenerCount('SIGTERM')).toBe(0);
+  });
+
   it('is idempotent: applying again changes nothing and keeps the first snapshot', async () => {
     setup();
     const config = parseConfigurationText(ISSUE_YAML);
@@ -248,6 +260,27 @@ describe('applyConfiguration', () => {
     // Without a priority the same change goes through with a plain swapon.
     await applyConfiguration(fake.device, parseConfiguration({ zram: { disksize: '2G' } }), opts());
     expect(fake.commandLog().at(-1)).toBe(`swapon ${fake.root}/dev/zram0`);
+  });
+
+  it('maps kcompressd onto writable module parameters, and back', async () => {
+    setup({ kcompressdModule: { mode: '644' } });
+    const report = await applyConfiguration(fake.device, parseConfiguration({ kcompressd: { queue_depth: 128, threads: 2 } }), opts());
+    expect(report.changes).toEqual([
+      { knob: 'kcompressd.queue_depth', before: '4096', after: '128' },
+      { knob: 'kcompressd.threads', before: '4', after: '2' },
+    ]);
+    expect(fake.read('sys/module/zram/parameters/nr_kcompressd')).toBe('2\n');
+    await restoreConfiguration(fake.device, opts());
+    expect(fake.read('sys/module/zram/parameters/nr_kcompressd')).toBe('4\n');
+    expect(fake.read('sys/module/zram/parameters/queue_size_per_kcompressd')).toBe('4096\n');
+  });
+
+  it('refuses read-only kcompressd module parameters before any change', async () => {
+    setup({ kcompressdModule: { mode: '444' } });
+    await expect(applyConfiguration(fake.device, parseConfiguration({ kcompressd: { threads: 2 } }), opts())).rejects.toThrow(
+      /kcompressd\.threads: \/sys\/module\/zram\/parameters\/nr_kcompressd is read-only on this kernel/,
+    );
+    expect(fake.read('sys/module/zram/parameters/nr_kcompressd')).toBe('4\n');
   });
 
   it('withConfiguration restores after the body throws', async () => {

@@ -83,17 +83,19 @@ async function writeBack(device: DeviceShell, settings: Setting[], options: Conf
  */
 export async function applyConfiguration(device: DeviceShell, config: Configuration, options: ConfigureOptions = {}): Promise<ApplyReport> {
   const serial = device.serial;
-  const before = await discoverDevice(device, options);
-  const wanted = resolveConfiguration(config, before);
-  if (wanted.length === 0) return { serial, kernel: before.kernel, changes: [], snapshot: loadSnapshot(serial) ? snapshotPath(serial) : null, warnings: [] };
-
-  const previous = loadSnapshot(serial);
-  const undo = wanted.map((s) => snapshotSetting(before, s));
-  const fresh: Snapshot = { version: 1, serial, takenAt: new Date().toISOString(), kernel: before.kernel, settings: undo };
-  const path = saveSnapshot(mergeSnapshot(previous, fresh));
-
+  // Held from the start, so that a signal can never fall between the snapshot and the change.
   const guard: SignalGuard | null = options.handleSignals === false ? null : guardSignals();
   try {
+    const before = await discoverDevice(device, options);
+    const wanted = resolveConfiguration(config, before);
+    const previous = loadSnapshot(serial);
+    if (guard?.received) throw interrupted(guard.received, 'nothing was changed');
+    if (wanted.length === 0) return { serial, kernel: before.kernel, changes: [], snapshot: previous ? snapshotPath(serial) : null, warnings: [] };
+
+    const undo = wanted.map((s) => snapshotSetting(before, s));
+    const fresh: Snapshot = { version: 1, serial, takenAt: new Date().toISOString(), kernel: before.kernel, settings: undo };
+    const path = saveSnapshot(mergeSnapshot(previous, fresh));
+
     let failure: unknown = null;
     let after: DeviceState | null = null;
     try {
@@ -105,7 +107,7 @@ export async function applyConfiguration(device: DeviceShell, config: Configurat
     if (!failure && mismatches.length > 0) {
       failure = new ZlabError('device', `read-back differs: ${mismatches.map((m) => `${m.label} reads ${m.actual ?? '(nothing)'}, wrote ${m.wanted}`).join('; ')}`);
     }
-    if (!failure && guard?.received) failure = new ZlabError('usage', `interrupted by ${guard.received}`, { signal: guard.received });
+    if (!failure && guard?.received) failure = interrupted(guard.received, '');
     if (failure) {
       await undoApply(device, undo, previous, options, failure, guard?.received ?? null);
     }
@@ -122,6 +124,10 @@ export async function applyConfiguration(device: DeviceShell, config: Configurat
   } finally {
     guard?.release();
   }
+}
+
+function interrupted(signal: NodeJS.Signals, outcome: string): ZlabError {
+  return new ZlabError('usage', `interrupted by ${signal}${outcome ? `; ${outcome}` : ''}`, { signal });
 }
 
 /** After a failed apply: put this apply's knobs back and the pending snapshot as it was, then throw. */

@@ -1,47 +1,11 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { discoverDevice } from '../../configure/apply-configuration.js';
-import { parseConfiguration, type Configuration } from '../../configure/config-schema.js';
-import { UsageError } from '../../util/errors.js';
+import { zramSetConfiguration, type ZramFlags } from '../../configure/zram-flags.js';
 import { printJson } from '../output.js';
 import { applyAndReport, deviceOptions, openDevice, type DeviceOptions } from './config.js';
 
-interface ZramSetOptions extends DeviceOptions {
-  device?: string;
-  algorithm?: string;
-  level?: string;
-  disksize?: string;
-  memLimit?: string;
-  streams?: string;
-  backingDev?: string;
-  priority?: string;
-  swap?: boolean;
-  compMode?: string;
-}
-
-function wholeNumber(flag: string, text: string): number {
-  if (!/^-?\d{1,9}$/.test(text)) throw new UsageError(`${flag}: ${JSON.stringify(text.slice(0, 40))} is not a whole number`);
-  return Number(text);
-}
-
-/** The configuration `zlab zram set` flags describe, validated by the same schema as a file. */
-export function zramSetConfiguration(options: ZramSetOptions): Configuration {
-  const zram: Record<string, unknown> = {};
-  if (options.device !== undefined) zram.device = wholeNumber('--device', options.device);
-  if (options.algorithm !== undefined) zram.algorithm = options.algorithm;
-  if (options.level !== undefined) zram.algorithm_params = { level: wholeNumber('--level', options.level) };
-  if (options.disksize !== undefined) zram.disksize = options.disksize;
-  if (options.memLimit !== undefined) zram.mem_limit = options.memLimit;
-  if (options.streams !== undefined) zram.max_comp_streams = wholeNumber('--streams', options.streams);
-  if (options.backingDev !== undefined) zram.backing_dev = options.backingDev;
-  if (options.priority !== undefined) zram.priority = wholeNumber('--priority', options.priority);
-  if (options.swap !== undefined) zram.swap = options.swap;
-  if (options.compMode !== undefined) zram.comp_mode = options.compMode;
-  if (Object.keys(zram).length === 0 || (Object.keys(zram).length === 1 && 'device' in zram)) {
-    throw new UsageError('zram set: nothing to set; give at least one of --algorithm, --disksize, --mem-limit, --streams, --level, --backing-dev, --priority, --comp-mode, --swap/--no-swap');
-  }
-  return parseConfiguration({ zram }, 'zram set');
-}
+interface ZramSetOptions extends DeviceOptions, ZramFlags {}
 
 export function register(program: Command): void {
   const zram = program.command('zram').description('show or set a device\'s zram');

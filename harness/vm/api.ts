@@ -117,6 +117,7 @@ export async function startVirtualDevice(
     lastRebootTarget: null,
     lastExit: null,
     fastbootPort: null,
+    ownerPid: options.ownerPid ?? null,
   };
   writeVmState(state);
   // An A/B device from the start: both slots hold the VM's kernel, initramfs and command line.
@@ -137,7 +138,7 @@ export async function startVirtualDevice(
     const bootSeconds = await waitForAdb(vmDir, (options.bootTimeoutSeconds ?? 120) * 1000, signal);
     return describe(updateVmState(vmDir, { bootSeconds }));
   } catch (err) {
-    await teardown(readVmState(vmDir));
+    await teardown(existsSync(join(vmDir, 'vm.json')) ? readVmState(vmDir) : state);
     throw err;
   }
 }
@@ -146,6 +147,7 @@ async function waitForAdb(vmDir: string, timeoutMs: number, signal: AbortSignal 
   const started = Date.now();
   let lastConnect = 0;
   for (;;) {
+    if (!existsSync(join(vmDir, 'vm.json'))) throw new ZlabError('device', `the virtual device in ${vmDir} was stopped while it booted`);
     const state = readVmState(vmDir);
     if (signal?.aborted) throw new ZlabError('infrastructure', `boot of ${state.serial} interrupted; the VM was stopped`, { serial: state.serial });
     if (Date.now() - started > timeoutMs) {

@@ -4,7 +4,7 @@ import { type Server, createServer } from 'node:net';
 import { join } from 'node:path';
 import { type BootSelection, type BootloaderExit, activeSlotBoot, enterBootloader } from './bootloader-mode.js';
 import { adbConnect } from './adb-host.js';
-import { portAcceptsConnections, sleep } from './processes.js';
+import { isAlive, portAcceptsConnections, sleep } from './processes.js';
 import { QEMU_BINARY, qemuArguments } from './qemu-command.js';
 import { controlSocketName } from './vm-control.js';
 import { type VmState, readVmState, updateVmState } from './vm-state.js';
@@ -49,12 +49,20 @@ export class Supervisor {
   private qemu: ChildProcess | null = null;
   private powerWaiters: Array<() => void> = [];
   private server: Server | null = null;
+  private ownerGone = false;
   private cycle: PowerCycleMode | null = null;
 
   constructor(private readonly vmDir: string) {}
 
   async run(): Promise<void> {
     await this.listen();
+    const owner = readVmState(this.vmDir).ownerPid;
+    const ownerWatch = owner === null ? null : setInterval(() => {
+      if (!isAlive(owner)) {
+        this.ownerGone = true;
+        void this.shutdown();
+      }
+    }, 1_000);
     // undefined: the active slot; a selection: a one-shot boot.
     let next: { boot?: BootSelection } | null = {};
     try {
@@ -75,8 +83,11 @@ export class Supervisor {
         next = target === 'bootloader' ? await this.runBootloader() : {};
       }
     } finally {
+      if (ownerWatch) clearInterval(ownerWatch);
       this.server?.close();
-      updateVmState(this.vmDir, { state: 'stopped', pid: null, bootStartedAt: null });
+      // A VM whose owner is gone leaves nothing behind; otherwise `zlab vm stop` removes the state.
+      if (this.ownerGone) rmSync(this.vmDir, { recursive: true, force: true });
+      else updateVmState(this.vmDir, { state: 'stopped', pid: null, bootStartedAt: null });
     }
   }
 

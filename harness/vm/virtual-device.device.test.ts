@@ -80,7 +80,7 @@ describe('a virtual device', () => {
   let vm: VirtualDeviceInfo;
 
   beforeAll(async () => {
-    vm = await startVirtualDevice({ adbServerPort: server.port });
+    vm = await startVirtualDevice({ adbServerPort: server.port, ownerPid: process.pid });
   }, BOOT_MS);
 
   it('boots to adb and records itself', () => {
@@ -211,6 +211,17 @@ describe('bad input', () => {
     expect(listVirtualDevices()).toEqual([]);
   }, 90_000);
 
+  it('goes away by itself when the process that owns it exits', async () => {
+    const owner = execa('sleep', ['600'], { reject: false });
+    const start = startVirtualDevice({ adbServerPort: server.port, ownerPid: owner.pid });
+    await waitFor('QEMU to start', () => ourQemus().length > 0, 60_000);
+    owner.kill('SIGKILL');
+    await owner;
+    await expect(start).rejects.toThrow(/stopped while it booted|supervisor .* died/);
+    await waitFor('QEMU to go', () => ourQemus().length === 0, 15_000);
+    expect(listVirtualDevices()).toEqual([]);
+  }, 90_000);
+
   it('gives up after the boot timeout with the console tail, leaving nothing behind', async () => {
     await expect(startVirtualDevice({ adbServerPort: server.port, bootTimeoutSeconds: 1 })).rejects.toThrow(/did not boot to adb within 1 s[\s\S]*--- console/);
     expect(ourQemus()).toEqual([]);
@@ -226,7 +237,7 @@ describe('two virtual devices at once', () => {
       reject: false,
       timeout: BOOT_MS,
     });
-    const [api, fromCli] = await Promise.all([startVirtualDevice({ adbServerPort: server.port, zramAlgorithm: 'zstd' }), cli]);
+    const [api, fromCli] = await Promise.all([startVirtualDevice({ adbServerPort: server.port, zramAlgorithm: 'zstd', ownerPid: process.pid }), cli]);
     expect(fromCli.exitCode).toBe(0);
     const printed = JSON.parse(fromCli.stdout) as VirtualDeviceInfo;
     expect(printed).toMatchObject({ memoryMiB: 768, kernel: api.kernel });

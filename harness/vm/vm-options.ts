@@ -63,6 +63,8 @@ export const startOptionsSchema = z.object({
   accel: z.enum(['auto', 'tcg', 'kvm']).optional(),
   bootTimeoutSeconds: z.number().positive().max(3600).optional(),
   adbdPath: z.string().optional(),
+  /** Stop the VM when this process exits (tests pass their own pid so that nothing outlives them). */
+  ownerPid: z.number().int().positive().optional(),
 });
 
 export type StartOptions = z.input<typeof startOptionsSchema>;

@@ -37,6 +37,8 @@ export const vmStateSchema = z.object({
   lastExit: z.string().nullable(),
   /** Set by the bootloader while it serves fastboot. */
   fastbootPort: z.number().int().nullable(),
+  /** When set, the supervisor stops the VM and removes its state once this process is gone. */
+  ownerPid: z.number().int().nullable().default(null),
 });
 
 export type VmState = z.infer<typeof vmStateSchema>;

@@ -82,6 +82,8 @@ if [ -e /proc/sys/vm/kcompressd ]; then
   for n in 3 0 1; do echo $n > /proc/sys/vm/kcompressd_threads; r threads_after_$n "$(threads)"; done
 fi
 ${eater}
+# Let the last queued folios finish before the counters are read.
+sleep 1
 r vmstat "$(grep -E '^(pswpin|pswpout|pgsteal_anon|pgsteal_kswapd|pgsteal_direct|allocstall_normal|allocstall_movable|swpout_zero|swpin_zero) ' /proc/vmstat | tr '\\n' ' ')"
 for f in /sys/kernel/mm/kcompressd/*; do [ -e "$f" ] && r "counter_\${f##*/}" "$(cat "$f")"; done
 r mm_stat "$(cat /sys/block/zram0/mm_stat 2>/dev/null)"

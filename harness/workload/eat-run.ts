@@ -28,6 +28,8 @@ export interface EatRunOptions {
   /** Folder on the device for the tools and the run's files (default /data/local/tmp/zlab). */
   deviceDir?: string;
   progress?: (message: string) => void;
+  /** Aborting closes the eater's stream, which ends it on the device. */
+  signal?: AbortSignal;
 }
 
 /** Generous upper bound for an eater run: even a slow phone fills and re-reads 2 MiB/s. */
@@ -57,7 +59,10 @@ export async function runEat(device: ToolDevice, request: EatRequest, options: E
     say(`sampling every ${plan.periodMs} ms`);
     sampler = await startSampler(device, { binary: tools.sampler, out: remote.record, periodMs: plan.periodMs, comms: ['memeater'] });
     say(`eating ${plan.sizeMib} MiB (ratio ${plan.ratio}:1, ${plan.zeroPct}% zero, ${plan.sameFilledPct}% same-filled)`);
-    const eater = await device.shell(shellCommand([tools.memeater, ...eaterArgs(plan, remote)]), { timeoutMs: eaterTimeoutMs(plan) });
+    const eater = await device.shell(shellCommand([tools.memeater, ...eaterArgs(plan, remote)]), {
+      timeoutMs: eaterTimeoutMs(plan),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     await stopSampler(device, sampler);
     sampler = undefined;
     const bootIdAfter = await readBootId(device);

@@ -1,0 +1,180 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { computeRunMetrics } from '../analysis/run-metrics.js';
+import type { TimeSeries } from '../analysis/time-series.js';
+import { toAnalysisSeries } from '../collect/analysis-series.js';
+import { applyConfiguration, restoreConfiguration, type ApplyReport } from '../configure/apply-configuration.js';
+import type { Configuration } from '../configure/config-schema.js';
+import type { Device } from '../device/device.js';
+import type { LoadedPlan } from '../plan/load-plan.js';
+import type { PlannedJob } from '../plan/matrix.js';
+import type { Stage } from '../runner/pipeline.js';
+import { ZlabError } from '../util/errors.js';
+import { runEat, type EatResult } from '../workload/eat-run.js';
+import { samePagesCheck } from '../workload/same-pages-check.js';
+
+/** Everything one job's stages share, filled in as they go. */
+export interface JobContext {
+  loaded: LoadedPlan;
+  job: PlannedJob;
+  device: Device;
+  /** Local folder for what the job pulls from the device. */
+  workDir: string;
+  progress: (line: string) => void;
+  applied?: ApplyReport;
+  eat?: EatResult;
+  samples?: TimeSeries;
+  metrics?: Record<string, number>;
+  environment?: { device: Record<string, unknown>; kernel: Record<string, unknown>; config: Record<string, unknown> };
+}
+
+const seconds = (s: number) => s * 1000;
+
+/**
+ * lease → deploy → configure → cool-down → run → collect; the configure
+ * stage's cleanup is the restore, and it runs whatever happens after it.
+ */
+export function jobStages(loaded: LoadedPlan): Array<Stage<JobContext>> {
+  const t = loaded.plan.timeouts;
+  return [
+    {
+      name: 'lease',
+      timeoutMs: seconds(60),
+      timeoutKind: 'infrastructure',
+      async run(ctx) {
+        await ctx.device.root();
+      },
+    },
+    {
+      name: 'deploy',
+      timeoutMs: seconds(t.deploy),
+      timeoutKind: 'kernel',
+      async run(ctx) {
+        const spec = loaded.plan.kernels[ctx.job.cell.kernel]!;
+        if (!('current' in spec)) {
+          throw new ZlabError('plan', `kernel "${ctx.job.cell.kernel}": deploying ${'recipe' in spec ? `recipe ${spec.recipe}` : `image ${spec.image}`} is not available in the nightly runner yet; use { current: true }`);
+        }
+      },
+    },
+    {
+      name: 'configure',
+      timeoutMs: seconds(t.configure),
+      async run(ctx) {
+        const config: Configuration = loaded.plan.configurations[ctx.job.cell.configuration]!;
+        ctx.applied = await applyConfiguration(ctx.device, config, { handleSignals: false, timeoutMs: seconds(t.configure) });
+      },
+      cleanupTimeoutMs: seconds(t.restore),
+      async cleanup(ctx) {
+        await restoreConfiguration(ctx.device, { handleSignals: false, timeoutMs: seconds(t.restore) });
+      },
+    },
+    {
+      name: 'cool-down',
+      timeoutMs: seconds(loaded.plan.thermal.cooldownSeconds + loaded.plan.thermal.maxWaitSeconds + 60),
+      timeoutKind: 'device',
+      async run(ctx, signal) {
+        await coolDown(ctx, signal);
+      },
+    },
+    {
+      name: 'run',
+      timeoutMs: seconds(t.run),
+      async run(ctx, signal) {
+        const request = loaded.workloads[ctx.job.cell.workload]!;
+        await mkdir(ctx.workDir, { recursive: true });
+        ctx.eat = await runEat(ctx.device, request, { localDir: ctx.workDir, progress: ctx.progress, signal });
+      },
+    },
+    {
+      name: 'collect',
+      timeoutMs: seconds(t.collect),
+      async run(ctx) {
+        collect(ctx);
+        await describeEnvironment(ctx);
+      },
+    },
+  ];
+}
+
+/** Work out the job's metrics from what the run pulled. */
+function collect(ctx: JobContext): void {
+  const eat = ctx.eat;
+  if (!eat) throw new ZlabError('bug', 'collect ran without a run');
+  if (!eat.headline.valid) {
+    throw new ZlabError('device', `the sampled data is invalid (${eat.headline.reasons?.join('; ') ?? 'the device rebooted or counters went backwards'})`);
+  }
+  const series = toAnalysisSeries(eat.record);
+  const fill = eat.summary.phases.find((p) => p.name === 'fill');
+  const last = eat.summary.phases.at(-1);
+  // The eater's own phase clock bounds the pressure window; the steady part is detected inside it.
+  const window = fill && last ? { start: fill.startBoottimeNs / 1e9, end: last.endBoottimeNs / 1e9 } : undefined;
+  let metrics: Record<string, number>;
+  try {
+    metrics = { ...computeRunMetrics(series).metrics };
+  } catch {
+    metrics = window ? { ...computeRunMetrics(series, { window }).metrics } : {};
+  }
+  metrics.corrupt_pages = eat.summary.corruptPages;
+  const same = samePagesCheck(eat.record, eat.summary);
+  if (same?.difference !== null && same?.difference !== undefined) metrics.same_pages_error = same.difference;
+  if (eat.headline.pgstealAnonPerSec !== null) metrics.pressure_pgsteal_anon_per_s = eat.headline.pgstealAnonPerSec;
+  ctx.samples = series;
+  ctx.metrics = Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));
+}
+
+async function describeEnvironment(ctx: JobContext): Promise<void> {
+  const props = await ctx.device.getProperties();
+  const version = (await ctx.device.run('cat /proc/version')).trim();
+  const release = (await ctx.device.run('uname -r')).trim();
+  const pick = (prefix: string) => Object.fromEntries(Object.entries(props).filter(([k]) => k.startsWith(prefix)));
+  ctx.environment = {
+    device: { serial: ctx.device.serial, ...pick('ro.product.'), ...pick('ro.build.') },
+    kernel: { release, version, spec: ctx.loaded.plan.kernels[ctx.job.cell.kernel] },
+    config: { name: ctx.job.cell.configuration, requested: ctx.loaded.plan.configurations[ctx.job.cell.configuration], changes: ctx.applied?.changes ?? [] },
+  };
+}
+
+/**
+ * Wait the plan's cool-down, then until every thermal zone is below the
+ * limit (a device without zones, like the virtual one, only waits the time).
+ */
+async function coolDown(ctx: JobContext, signal: AbortSignal): Promise<void> {
+  const thermal = ctx.loaded.plan.thermal;
+  await sleep(seconds(thermal.cooldownSeconds), signal);
+  if (thermal.belowCelsius === undefined) return;
+  const deadline = Date.now() + seconds(thermal.maxWaitSeconds);
+  for (;;) {
+    const hottest = await hottestZoneCelsius(ctx.device);
+    if (hottest === null || hottest < thermal.belowCelsius) return;
+    if (Date.now() > deadline) {
+      throw new ZlabError('device', `still ${hottest.toFixed(1)} °C after ${thermal.maxWaitSeconds} s of cool-down (limit ${thermal.belowCelsius} °C)`);
+    }
+    ctx.progress(`cooling down: ${hottest.toFixed(1)} °C`);
+    await sleep(5000, signal);
+  }
+}
+
+export async function hottestZoneCelsius(device: Device): Promise<number | null> {
+  const out = await device.run('cat /sys/class/thermal/thermal_zone*/temp 2>/dev/null; true');
+  const temps = out
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((v) => Number.isFinite(v) && v > 0)
+    .map((milli) => milli / 1000);
+  return temps.length ? Math.max(...temps) : null;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+export function workDirFor(root: string, job: PlannedJob): string {
+  return join(root, job.key.replace(/[^A-Za-z0-9_.-]/g, '_'));
+}

@@ -9,6 +9,7 @@ import { register as registerConfig } from './config.js';
 import { register as registerBootimg } from './bootimg.js';
 import { register as registerFlash } from './flash.js';
 import { register as registerPlan } from './plan.js';
+import { register as registerNightly } from './nightly.js';
 import { register as registerBisect } from './bisect.js';
 import { register as registerVm } from './vm.js';
 
@@ -27,6 +28,7 @@ const groups: Array<(program: Command) => void> = [
   registerBootimg,
   registerFlash,
   registerPlan,
+  registerNightly,
   registerBisect,
   registerVm,
 ];

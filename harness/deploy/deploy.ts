@@ -155,6 +155,7 @@ export async function deployKernel(request: DeployRequest): Promise<DeployResult
   };
 
   progress(`${request.serial}: adb reboot bootloader`);
+  if ((await link.adbState()) !== 'device') await link.reconnect();
   if ((await link.adbState()) !== 'device') {
     throw new ZlabError('device', `${request.serial} is not online in adb (${(await link.adbState()) ?? 'not listed'}); a deploy starts from a booted device`);
   }

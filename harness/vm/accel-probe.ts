@@ -42,7 +42,8 @@ export async function kvmWorks(kernel: string): Promise<boolean> {
   }
   const result = await execa(
     QEMU_BINARY,
-    ['-nodefaults', '-no-user-config', '-display', 'none', '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-smp', '1',
+    // The name carries the prober's pid, so a probe can be told from other ones.
+    ['-name', `zlab-kvm-probe-${process.pid}`, '-nodefaults', '-no-user-config', '-display', 'none', '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-smp', '1',
       '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 root=/dev/zlab-probe-none', '-serial', 'stdio', '-no-reboot'],
     { reject: false, timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', stdin: 'ignore' },
   );

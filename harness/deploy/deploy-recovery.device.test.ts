@@ -1,0 +1,108 @@
+/**
+ * A kernel that does not boot: the image is well-formed (the checked flash
+ * accepts it) but its kernel is truncated. The deploy must see the boot time
+ * out, climb the recovery ladder and bring the virtual device back on its
+ * known-good image, reporting the rung and the time. A one-shot kernel that
+ * hangs is rescued by a power cycle alone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AdbServer, startAdbServer } from '../device/adb-server.js';
+import { slotDirFor } from '../vm/bootloader-mode.js';
+import { type VirtualDeviceInfo, startVirtualDevice, stopAllVirtualDevices, virtualDeviceStatus } from '../vm/api.js';
+import { parseBootImage, repackBootImage } from './bootimg.js';
+import { deployKernel } from './deploy.js';
+import { readSlotState } from './fastboot-slots.js';
+import { kernelImageIdentity } from './kernel-identity.js';
+
+const BOOT_MS = 240_000;
+let server: AdbServer;
+let work: string;
+let vm: VirtualDeviceInfo;
+const savedState = process.env.ZLAB_STATE_DIR;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'zlab-deploy-recovery-'));
+  process.env.ZLAB_STATE_DIR = join(work, 'state');
+  server = await startAdbServer();
+  vm = await startVirtualDevice({ adbServerPort: server.port });
+}, BOOT_MS + 60_000);
+
+afterAll(async () => {
+  await stopAllVirtualDevices().catch(() => undefined);
+  await server?.stop();
+  if (savedState === undefined) delete process.env.ZLAB_STATE_DIR;
+  else process.env.ZLAB_STATE_DIR = savedState;
+  rmSync(work, { recursive: true, force: true });
+}, 60_000);
+
+const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('deploying a kernel that does not boot', () => {
+  it('times out, recovers to the known-good image by flashing it (rung 3), and says so within the bound', async () => {
+    const slotA = readFileSync(join(slotDirFor(vm.vmDir), 'boot_a.img'));
+    const good = parseBootImage(slotA);
+    // Half a kernel: the setup header (and its version string) survive, the payload does not.
+    const broken = join(work, 'truncated-kernel.img');
+    writeFileSync(broken, repackBootImage(good, { kernel: good.kernel.subarray(0, Math.floor(good.kernel.length / 2)) }));
+
+    // Room for a slow boot of the good kernel under TCG, yet short enough for CI.
+    const bootTimeoutMs = Math.max(60_000, Math.ceil((vm.bootSeconds ?? 30) * 2.5) * 1000);
+    const bound = (3 * bootTimeoutMs + 3 * 90_000) / 1000;
+    const lines: string[] = [];
+    const result = await deployKernel({
+      serial: vm.serial,
+      adbServerPort: server.port,
+      imagePath: broken,
+      bootTimeoutMs,
+      progress: (line) => lines.push(line),
+    });
+    process.stderr.write(`recovery: rung ${result.rungNumber} (${result.rung}) after ${result.totalSeconds} s; boot timeout ${bootTimeoutMs / 1000} s, bound ${bound} s\n${lines.join('\n')}\n`);
+
+    expect(result.deployed).toBe(false);
+    expect(result.failure).toMatch(/did not boot/);
+    expect(result.attempts.map((a) => [a.rung, a.outcome])).toEqual([
+      ['adb-reboot-bootloader', 'skipped'],
+      ['power-cycle', 'failed'],
+      ['known-good-flash', 'recovered'],
+    ]);
+    expect({ rung: result.rung, rungNumber: result.rungNumber }).toEqual({ rung: 'known-good-flash', rungNumber: 3 });
+    expect(result.totalSeconds).toBeLessThanOrEqual(bound);
+
+    // The known-good image was recorded from the seeded slot before the flash, and is what the slot holds again.
+    expect(result.knownGood).toMatchObject({ source: 'recorded', sha256: sha(slotA) });
+    const slots = readSlotState(slotDirFor(vm.vmDir));
+    expect(slots.slots[slots.active]?.sha256).toBe(sha(slotA));
+    // The device is back on adb, on its serial, running the known-good kernel.
+    expect(result.identity.release).toBe(kernelImageIdentity(good.kernel).release);
+    const version = await execa('adb', ['-P', String(server.port), '-s', vm.serial, 'shell', 'cat /proc/version'], { timeout: 30_000 });
+    expect(version.stdout).toContain(`Linux version ${vm.kernelRelease}`);
+    expect(virtualDeviceStatus(vm.serial).state).toBe('device');
+  }, 15 * 60_000);
+
+  it('a one-shot kernel that hangs: the boot times out and a power cycle brings back the slot (rung 2)', async () => {
+    const slots = readSlotState(slotDirFor(vm.vmDir));
+    const active = parseBootImage(readFileSync(slots.slots[slots.active]!.path));
+    // No init to run and panic=0: the kernel stops and waits forever, adb never comes.
+    const cmdline = `${active.cmdline.replace(/\bpanic=-?\d+/, '')} panic=0 rdinit=/zlab-no-such-init`;
+    const hanging = join(work, 'hanging.img');
+    writeFileSync(hanging, repackBootImage(active, { cmdline }));
+    const bootTimeoutMs = 60_000;
+    const result = await deployKernel({ serial: vm.serial, adbServerPort: server.port, imagePath: hanging, oneShot: true, bootTimeoutMs, recoveryBootTimeoutMs: 240_000 });
+    process.stderr.write(`one-shot hang: rung ${result.rungNumber} (${result.rung}) after ${result.totalSeconds} s\n`);
+    expect(result.failure).toMatch(/within 60 s/);
+    expect(result.attempts.map((a) => [a.rung, a.outcome])).toEqual([
+      ['adb-reboot-bootloader', 'skipped'],
+      ['power-cycle', 'recovered'],
+    ]);
+    expect(result).toMatchObject({ deployed: false, rung: 'power-cycle', rungNumber: 2, flash: { oneShot: true, slot: null } });
+    // Nothing was written: the slots are as before.
+    expect(readSlotState(slotDirFor(vm.vmDir))).toEqual(slots);
+    const procCmdline = await execa('adb', ['-P', String(server.port), '-s', vm.serial, 'shell', 'cat /proc/cmdline'], { timeout: 30_000 });
+    expect(procCmdline.stdout).not.toContain('rdinit=/zlab-no-such-init');
+  }, 15 * 60_000);
+});

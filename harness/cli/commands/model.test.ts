@@ -120,6 +120,15 @@ describe('zlab model predict', () => {
     }
   });
 
+  it('names what is wrong with a device calibration before touching a device', async () => {
+    await expect(zlab('calibrate')).rejects.toThrow(/give a measurements FILE, or -s SERIAL/);
+    await expect(zlab('calibrate', join(dir, 'm.json'), '-s', 'emulator-5554')).rejects.toThrow(/not both/);
+    await expect(zlab('calibrate', '-s', 'a b')).rejects.toThrow(/--serial: "a b" is not a device serial/);
+    await expect(zlab('calibrate', '-s', 'emulator-5554', '--algorithms', 'lz4,lzma')).rejects.toThrow(/--algorithms: "lzma" is not one of/);
+    await expect(zlab('calibrate', '-s', 'emulator-5554', '--algorithms', 'lz4,')).rejects.toThrow(/--algorithms: "lz4," is not a comma-separated list/);
+    await expect(zlab('calibrate', '-s', 'emulator-5554', '--ratios', '2,13')).rejects.toThrow(/--ratios: 13 is out of range/);
+  });
+
   it('explains a run from its prediction and measurements', async () => {
     const prediction = JSON.parse(await zlab('predict', '--preset', 'phone', '--json'));
     const path = join(dir, 'run.json');

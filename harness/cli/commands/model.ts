@@ -9,6 +9,10 @@ import { explainRun, parseExplainInput } from '../../model/explain.js';
 import { describeZodIssues, ModelInputSchema, type ModelInput } from '../../model/model-input.js';
 import { phonePreset } from '../../model/phone-preset.js';
 import { predictRun, type RunPrediction } from '../../model/run-prediction.js';
+import { parseAdbServer } from '../../device/adb-host.js';
+import { Device } from '../../device/device.js';
+import { calibrateDevice } from '../../model/device-calibration.js';
+import { stateDir } from '../../util/state-dir.js';
 import { printJson } from '../output.js';
 
 /** Raw option values as commander hands them over: every value is a string until checked here. */
@@ -113,22 +117,37 @@ export function register(program: Command): void {
 
   model
     .command('calibrate')
-    .description('turn measured numbers into a calibration and store it for its device and kernel')
-    .argument('<file>', 'JSON: {device, kernelRelease, samples: [{algorithm, dataClass, ratio?, bytes, cpuUs}], baselines: [{algorithm, ratio, mix, kswapdCpuUs, anonSteals, fileSteals}], t3Us?, extra?}')
+    .description('measure t1/t2 on a device (-s SERIAL) or turn measured numbers (FILE) into a calibration, stored per device and kernel')
+    .argument('[file]', 'JSON: {device, kernelRelease, samples: [{algorithm, dataClass, ratio?, bytes, cpuUs}], baselines: [{algorithm, ratio, mix, kswapdCpuUs, anonSteals, fileSteals}], t3Us?, extra?}')
+    .option('-s, --serial <serial>', 'measure on this device: t2 with zramcost, t1 from a stock baseline eater run')
+    .option('--adb-server <host:port>', 'adb server the device is on')
+    .option('--algorithms <list>', `compressors to measure, comma-separated (${ALGORITHMS.join(', ')})`, 'lz4,zstd')
+    .option('--ratios <list>', 'data ratios to measure t2 at, comma-separated', '2,3,4')
+    .option('--force', 'measure again even when a calibration for this device and kernel is stored')
+    .option('--out-dir <dir>', "where to keep the baseline run's record and summary")
     .option('--json', 'print one JSON document')
-    .action((file: string, flags: { json?: boolean }) => {
-      const parsed = CalibrationRequestSchema.safeParse(readJson(file, file));
-      if (!parsed.success) throw new UsageError(`${file}: ${describeZodIssues(parsed.error)}`);
-      const calibration = calibrateFromMeasurements(parsed.data);
-      const path = saveCalibration(calibration);
-      if (flags.json) printJson({ path, calibration });
-      else {
-        const c = calibration.costs;
-        process.stdout.write(
-          `stored ${path}\nt1 = ${c.t1Us.toFixed(3)} µs, t3 = ${c.t3Us.toFixed(3)} µs, ${c.t2Points.length} t2 point(s): ` +
-            `${c.t2Points.map((p) => `${p.algorithm}/${p.dataClass}${p.ratio !== undefined ? `@${p.ratio}` : ''} ${p.usPerPage.toFixed(3)} µs`).join(', ')}\n`,
-        );
+    .action(async (file: string | undefined, flags: CalibrateFlags) => {
+      if (file !== undefined && flags.serial !== undefined) throw new UsageError('give a measurements FILE or -s SERIAL, not both');
+      if (file === undefined && flags.serial === undefined) throw new UsageError('give a measurements FILE, or -s SERIAL to measure on a device');
+      if (file !== undefined) {
+        const parsed = CalibrationRequestSchema.safeParse(readJson(file, file));
+        if (!parsed.success) throw new UsageError(`${file}: ${describeZodIssues(parsed.error)}`);
+        const calibration = calibrateFromMeasurements(parsed.data);
+        const path = saveCalibration(calibration);
+        if (flags.json) printJson({ path, calibration });
+        else process.stdout.write(`stored ${path}\n${describeCosts(calibration)}`);
+        return;
       }
+      const serial = flags.serial!;
+      if (!/^[A-Za-z0-9._:-]+$/.test(serial)) throw new UsageError(`--serial: "${serial}" is not a device serial`);
+      const algorithms = listFlag('--algorithms', flags.algorithms!, (v) => choiceFlag('--algorithms', v, ALGORITHMS) as Algorithm);
+      const ratios = listFlag('--ratios', flags.ratios!, (v) => numberFlag('--ratios', v, 1, 12));
+      const server = flags.adbServer !== undefined ? parseAdbServer(flags.adbServer) : undefined;
+      const device = await Device.open(serial, server ? { server } : {});
+      const localDir = flags.outDir ?? stateDir('runs', `calibrate-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const result = await calibrateDevice(device, { algorithms, ratios, force: flags.force === true }, { localDir, progress: (m) => process.stderr.write(`${m}\n`) });
+      if (flags.json) printJson({ path: result.path, reused: result.reused, calibration: result.calibration });
+      else process.stdout.write(`${result.reused ? 'reused' : 'stored'} ${result.path}\n${describeCosts(result.calibration)}`);
     });
 
   model
@@ -239,6 +258,31 @@ function loadCalibration(spec: string): Calibration {
   const stored = findCalibration(m[1]!, m[2]!);
   if (!stored) throw new UsageError(`--calibration: no stored calibration for device "${m[1]}" and kernel "${m[2]}" (see zlab model calibrations)`);
   return stored;
+}
+
+interface CalibrateFlags {
+  serial?: string;
+  adbServer?: string;
+  algorithms?: string;
+  ratios?: string;
+  force?: boolean;
+  outDir?: string;
+  json?: boolean;
+}
+
+function describeCosts(calibration: Calibration): string {
+  const c = calibration.costs;
+  return (
+    `t1 = ${c.t1Us.toFixed(3)} µs, t3 = ${c.t3Us.toFixed(3)} µs, ${c.t2Points.length} t2 point(s): ` +
+    `${c.t2Points.map((p) => `${p.algorithm}/${p.dataClass}${p.ratio !== undefined ? `@${p.ratio}` : ''} ${p.usPerPage.toFixed(3)} µs`).join(', ')}\n`
+  );
+}
+
+/** A comma-separated flag, every entry checked; duplicates dropped. */
+function listFlag<T>(flag: string, text: string, parse: (v: string) => T): T[] {
+  const items = text.split(',').map((v) => v.trim());
+  if (items.length === 0 || items.some((v) => v.length === 0)) throw new UsageError(`${flag}: "${text}" is not a comma-separated list`);
+  return [...new Set(items.map(parse))];
 }
 
 function opt<T>(value: string | undefined, parse: (v: string) => T): T | undefined {

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { Device } from '../device/device.js';
+import { ZlabError } from '../util/errors.js';
+import type { EaterSummary } from '../workload/eater-summary.js';
+import { parseEatOptions, type EatOptionsInput } from '../workload/eat-options.js';
+import { runEat, type EatResult } from '../workload/eat-run.js';
+import { calibrateFromMeasurements, type Calibration } from './calibration.js';
+import { calibrationPath, findCalibration, saveCalibration } from './calibration-store.js';
+import { AlgorithmSchema, type Algorithm } from './device-profile.js';
+import { baselineObservation, eatRunFigures, type EatRunFigures } from './eat-run-figures.js';
+import { parseModelInput } from './model-input.js';
+import { expectedSamePages, predictRun, type RunPrediction } from './run-prediction.js';
+import { compressSamples, measureT2, type T2Cell } from './zram-cost.js';
+
+/**
+ * Calibration on a device in one step: t2 per algorithm × data class from
+ * zramcost, then one stock baseline eater run on zram0 as it is configured,
+ * from which t1 (and the eater's cost per page) follow. Stored per device
+ * model + kernel release and reused unless forced.
+ */
+
+/** The stock baseline every calibration runs unless told otherwise: 110 % of RAM of 3:1 data with same-filled and zero pages. */
+export const BASELINE_EAT: EatOptionsInput = { size: '110%', ratio: '3', sameFilled: '10%', zero: '5%', holdMs: '0', retouch: '1', periodMs: '100' };
+
+export const DeviceCalibrationOptionsSchema = z
+  .object({
+    algorithms: z.array(AlgorithmSchema).min(1).max(8).default(['lz4', 'zstd']),
+    ratios: z.array(z.number().min(1).max(12)).min(1).max(8).default([2, 3, 4]),
+    pages: z.number().int().min(16).max(65536).default(1024),
+    repeat: z.number().int().min(1).max(25).default(5),
+    force: z.boolean().default(false),
+  })
+  .strict();
+export type DeviceCalibrationOptions = z.input<typeof DeviceCalibrationOptionsSchema>;
+
+/** What a device is known as in the store, and the facts a prediction needs. */
+export interface DeviceFacts {
+  /** ro.product.model, or the serial when the model is unknown. */
+  name: string;
+  kernelRelease: string;
+  cpus: number;
+  zram: { algorithm: Algorithm; disksizeBytes: number };
+}
+
+export async function readDeviceFacts(device: Pick<Device, 'run' | 'serial'>): Promise<DeviceFacts> {
+  const out = (await device.run('getprop ro.product.model; uname -r; nproc; cat /sys/block/zram0/comp_algorithm /sys/block/zram0/disksize')).split('\n').map((l) => l.trim());
+  const [model, release, nproc, algorithms, disksize] = out;
+  const algorithm = AlgorithmSchema.safeParse(/\[([^\]]+)\]/.exec(algorithms ?? '')?.[1]);
+  const cpus = Number(nproc);
+  if (!release) throw new ZlabError('device', `${device.serial}: uname -r printed nothing`);
+  if (!Number.isInteger(cpus) || cpus < 1) throw new ZlabError('device', `${device.serial}: nproc printed "${nproc}"`);
+  if (!algorithm.success || !(Number(disksize) > 0)) {
+    throw new ZlabError('device', `${device.serial}: zram0 is not set up as swap with a known compressor ("${algorithms}", disksize "${disksize}")`);
+  }
+  return { name: model || device.serial, kernelRelease: release, cpus, zram: { algorithm: algorithm.data, disksizeBytes: Number(disksize) } };
+}
+
+export interface DeviceCalibrationResult {
+  calibration: Calibration;
+  path: string;
+  reused: boolean;
+  /** The measurements, when this call made them. */
+  cells?: T2Cell[];
+  baseline?: { figures: EatRunFigures; summary: EaterSummary };
+}
+
+export async function calibrateDevice(
+  device: Device,
+  options: DeviceCalibrationOptions,
+  run: { localDir: string; progress?: (message: string) => void; baselineEat?: EatOptionsInput },
+): Promise<DeviceCalibrationResult> {
+  const o = DeviceCalibrationOptionsSchema.parse(options);
+  const say = run.progress ?? (() => undefined);
+  const facts = await readDeviceFacts(device);
+  if (!o.force) {
+    const stored = findCalibration(facts.name, facts.kernelRelease);
+    const covered = stored && o.algorithms.every((a) => stored.costs.t2Points.some((p) => p.algorithm === a));
+    if (stored && covered) {
+      say(`reusing the calibration of ${facts.name} on ${facts.kernelRelease} from ${stored.createdAt} (--force to redo)`);
+      return { calibration: stored, path: calibrationPath(facts.name, facts.kernelRelease), reused: true };
+    }
+  }
+  // The baseline runs on zram0 as configured, so its compressor must be measured too.
+  const algorithms = o.algorithms.includes(facts.zram.algorithm) ? o.algorithms : [...o.algorithms, facts.zram.algorithm];
+  const baselineEat = { ...BASELINE_EAT, ...run.baselineEat };
+  const baselineRatio = Number(baselineEat.ratio ?? '3');
+  const ratios = [...new Set([...o.ratios, baselineRatio])].sort((a, b) => a - b);
+  say(`measuring t2 on ${facts.name}: ${algorithms.join(', ')} × zero, same-filled, data at ${ratios.join(', ')}:1 (${o.pages} pages × ${o.repeat})`);
+  const { cells } = await measureT2(device, { algorithms, ratios, pages: o.pages, repeat: o.repeat });
+  say(`stock baseline run on zram0 (${facts.zram.algorithm})`);
+  const eat = await runEat(device, parseEatOptions(baselineEat), { localDir: run.localDir, progress: say });
+  const figures = eatRunFigures(eat.record, eat.summary);
+  const calibration = calibrateFromMeasurements({
+    device: facts.name,
+    kernelRelease: facts.kernelRelease,
+    samples: compressSamples(cells),
+    baselines: [baselineObservation(figures, eat.summary, facts.zram.algorithm)],
+    t3Us: 0,
+    ...(figures.faultUs !== null ? { extra: { faultUs: figures.faultUs } } : {}),
+  });
+  calibration.sources = {
+    ...calibration.sources,
+    method: 'zramcost (O_DIRECT writes to a scratch zram device, median of repeats) + one stock eater run',
+    t3: 'not measured: the baseline has no file part (t3 = 0)',
+    serial: device.serial,
+    cpus: facts.cpus,
+    baseline: {
+      eat: baselineEat,
+      algorithm: facts.zram.algorithm,
+      pressureSeconds: figures.pressure.seconds,
+      kswapdCpuUs: figures.kswapdCpuUs,
+      kswapdAnonSteals: figures.kswapdAnonSteals,
+      directSteals: figures.directSteals,
+      pgstealAnonPerSec: figures.pgstealAnonPerSec,
+      faultUs: figures.faultUs,
+    },
+    t2Cells: cells,
+  };
+  const path = saveCalibration(calibration);
+  return { calibration, path, reused: false, cells, baseline: { figures, summary: eat.summary } };
+}
+
+/** The model's prediction for a stock eater run with this calibration, on the device the run was on. */
+export function predictEatRun(calibration: Calibration, facts: DeviceFacts, summary: EaterSummary, figures: EatRunFigures): RunPrediction {
+  const c = summary.config;
+  const ram = figures.memTotalBytes ?? undefined;
+  const available = figures.availableBytes !== null && ram !== undefined ? Math.min(figures.availableBytes, ram) : undefined;
+  return predictRun(
+    parseModelInput({
+      device: {
+        name: facts.name,
+        kernelRelease: facts.kernelRelease,
+        cpus: facts.cpus,
+        ...(ram !== undefined ? { ramBytes: ram } : {}),
+        ...(available !== undefined ? { availableBytes: available } : {}),
+        zram: facts.zram,
+        zeromap: true,
+      },
+      workload: {
+        sizeBytes: c.sizeMib * 1024 * 1024,
+        zeroFraction: c.zeroPct / 100,
+        sameFilledFraction: c.sameFilledPct / 100,
+        ratio: c.ratio,
+        rateMiBps: c.rateMibps,
+        workers: c.workers,
+        retouchPasses: c.retouchPasses,
+        pageCounts: { zero: summary.pages.zero, sameFilled: summary.pages.sameFilled, compressible: summary.pages.data },
+      },
+      costs: calibration.costs,
+      design: { threads: 0 },
+    }),
+  );
+}
+
+/**
+ * same_pages as the model states it exactly: every same-filled page that is
+ * out is one same_pages entry, zero pages go to the zeromap. Applied to the
+ * pages the eater's census found out in swap.
+ */
+export function samePagesAtCensus(census: { zero: number; sameFilled: number; data: number }): number {
+  const out = census.zero + census.sameFilled + census.data;
+  return expectedSamePages({ swappedPages: out, anonPages: out, sameFilledPages: census.sameFilled, zeroPages: census.zero }, true);
+}
+
+export type { EatResult };

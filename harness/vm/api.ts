@@ -64,6 +64,19 @@ export async function startVirtualDevice(
   progress: (line: string) => void = () => {},
   signal?: AbortSignal,
 ): Promise<VirtualDeviceInfo> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(input, progress, signal);
+    } catch (err) {
+      // A port picked free can be taken before QEMU binds it (VMs starting side by side): pick another.
+      const portTaken = err instanceof ZlabError && /Could not set up host forwarding rule/.test(err.message);
+      if (!portTaken || input.adbPort !== undefined || attempt >= 3) throw err;
+      progress('the adb port was taken meanwhile; trying another');
+    }
+  }
+}
+
+async function startOnce(input: StartOptions, progress: (line: string) => void, signal: AbortSignal | undefined): Promise<VirtualDeviceInfo> {
   const options = parseStartOptions(input);
   const memoryMiB = options.memory === undefined ? 1024 : parseMemoryMiB(options.memory);
   const cpus = options.cpus ?? 2;

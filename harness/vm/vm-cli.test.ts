@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from '../cli/commands/vm.js';
@@ -47,6 +48,17 @@ describe('zlab vm', () => {
     await expect(run('vm', 'start', '--adb-port', '5560')).rejects.toThrow(/emulator range 5555-5585/);
     await expect(run('vm', 'start', '--zram-algorithm', 'gzip')).rejects.toThrow(/zramAlgorithm/);
     await expect(run('vm', 'status', '127.0.0.1:1')).rejects.toThrow(/no virtual device 127\.0\.0\.1:1/);
+  });
+
+  it('refuses an adb port that something else holds', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      await expect(run('vm', 'start', '--adb-port', String(port))).rejects.toThrow(`--adb-port: ${port} is already in use on 127.0.0.1`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 
   it('lists nothing as one JSON document', async () => {

@@ -5,7 +5,7 @@ import { discoveryScript } from './discovery-script.js';
 import { parseDiscovery, type DeviceState } from './device-state.js';
 import { resolveConfiguration } from './resolve-configuration.js';
 import { parseSettingsOutput, settingsScript } from './settings-script.js';
-import { currentSetting, describeValue, settingId, snapshotSetting, verifySettings, type Setting } from './settings.js';
+import { currentSetting, describeValue, snapshotSetting, verifySettings, type Setting } from './settings.js';
 import { guardSignals, type SignalGuard } from './signal-guard.js';
 import { loadSnapshot, mergeSnapshot, removeSnapshot, saveSnapshot, snapshotPath, type Snapshot } from './snapshot-store.js';
 
@@ -20,6 +20,8 @@ export interface ConfigureOptions extends ScriptOptions {
   handleSignals?: boolean;
   /** For one apply or restore script (swapoff of a full zram device takes a while). Default 5 minutes. */
   timeoutMs?: number;
+  /** Progress lines for a person (the CLI writes them to stderr). */
+  progress?: (line: string) => void;
 }
 
 export interface KnobChange {
@@ -95,6 +97,7 @@ export async function applyConfiguration(device: DeviceShell, config: Configurat
     const undo = wanted.map((s) => snapshotSetting(before, s));
     const fresh: Snapshot = { version: 1, serial, takenAt: new Date().toISOString(), kernel: before.kernel, settings: undo };
     const path = saveSnapshot(mergeSnapshot(previous, fresh));
+    options.progress?.(`snapshot kept at ${path}; applying ${wanted.length} setting(s) on ${serial}`);
 
     let failure: unknown = null;
     let after: DeviceState | null = null;
@@ -141,6 +144,7 @@ async function undoApply(
 ): Promise<never> {
   const serial = device.serial;
   const what = signal ? `interrupted by ${signal}` : `applying the configuration failed: ${errorMessage(failure)}`;
+  options.progress?.(`${what}; restoring ${undo.length} setting(s)`);
   try {
     await writeBack(device, undo, options);
   } catch (restoreError) {

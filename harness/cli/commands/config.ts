@@ -27,7 +27,7 @@ export async function applyAndReport(options: DeviceOptions, config: Configurati
   const device = await openDevice(options);
   let report: ApplyReport;
   try {
-    report = await applyConfiguration(device, config);
+    report = await applyConfiguration(device, config, { progress: (line) => process.stderr.write(`zlab: ${line}\n`) });
   } catch (err) {
     const signal = err instanceof ZlabError ? (err.details.signal as NodeJS.Signals | null | undefined) : undefined;
     if (!signal) throw err;

@@ -536,8 +536,26 @@ static int tracked(int tid)
 	return 0;
 }
 
+/* The last pid the kernel handed out (/proc/loadavg's last field): while it
+ * stays the same no process or thread was created, and a scan is skipped. */
+static long last_pid(void)
+{
+	static int fd = -2;
+	if (fd == -2)
+		fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read_fd(fd) <= 0)
+		return -1;
+	char *sp = strrchr(rbuf, ' ');
+	return sp ? atol(sp + 1) : -1;
+}
+
 static void scan_threads(uint64_t now)
 {
+	static long scanned_at = -2;
+	long pid_now = last_pid();
+	if (pid_now >= 0 && pid_now == scanned_at)
+		return;
+	scanned_at = pid_now;
 	DIR *proc = opendir("/proc");
 	if (!proc)
 		return;

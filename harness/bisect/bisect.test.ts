@@ -7,7 +7,8 @@ import { normal, seededRandom } from '../analysis/seeded-random.js';
 import { UsageError } from '../util/errors.js';
 import { defaultPolicy } from './decision.js';
 import { prepareBisect, readBisectOutput, runBisect, type BisectRequest } from './driver.js';
-import { imageInFolder } from './device-measure.js';
+import { planBuild } from '../kernel/build.js';
+import { imageInFolder, recipeAtCommit } from './device-measure.js';
 import { CommitSkip, parseMeasurements, substituteCommit, type Measurer } from './measure-source.js';
 
 const zlab = resolve('bin/zlab.js');
@@ -197,6 +198,7 @@ describe('zlab bisect start through git bisect run', () => {
         'let h = 2166136261;',
         'for (const ch of `${commit}:${run}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;',
         'const noise = ((h % 10000) / 10000 - 0.5) * 0.08;',
+        "if (commit === process.env.BROKEN_AT) { console.error('kernel panic at boot'); process.exit(3); }",
         "if (commit === process.env.INJECT_AT && run === 2) console.log(speed > 850 ? '150' : '4000');",
         'else console.log(String(speed * (1 + noise)));',
       ].join('\n'),
@@ -225,6 +227,24 @@ describe('zlab bisect start through git bisect run', () => {
     expect(existsSync(join(repo, '.git', 'BISECT_START'))).toBe(false);
   }, 300_000);
 
+  it('answers 125 for a commit the measurement cannot handle, and git bisect run goes on', async () => {
+    const broken = commits[PLANTED + 1]!;
+    const result = await execa(
+      process.execPath,
+      [zlab, 'bisect', 'start', '--repo', repo, '--good', commits[0]!, '--bad', commits[COMMITS]!, '--metric', 'reclaim_speed', '--higher-is-better', '--measure-command', `${process.execPath} ${join(root, 'measure.mjs')} {commit}`, '--replace', '--json'],
+      { reject: false, env: { ZLAB_STATE_DIR: join(root, 'cli-state'), BROKEN_AT: broken }, timeout: 240_000 },
+    );
+    expect(result.exitCode).toBe(0);
+    const doc = JSON.parse(result.stdout) as { result: { firstBad: string | null; candidates: string[] }; steps: Array<{ commit: string; verdict: string; error: string | null }> };
+    const visited = doc.steps.find((s) => s.commit === broken);
+    if (visited) {
+      expect(visited.verdict).toBe('skip');
+      expect(visited.error).toMatch(/exited 3.*kernel panic at boot/);
+    }
+    // the broken commit is after the planted one: it cannot hide it
+    expect(doc.result.firstBad).toBe(commits[PLANTED]);
+  }, 300_000);
+
   it('refuses a bad metric name and a missing measurement source with exit 2', async () => {
     const base = [zlab, 'bisect', 'start', '--repo', repo, '--good', commits[0]!, '--bad', commits[COMMITS]!];
     const env = { ZLAB_STATE_DIR: join(root, 'cli-state') };
@@ -250,6 +270,17 @@ describe('kernel images and measurement output', () => {
     expect(imageInFolder(dir, 'c'.repeat(40))).toBe(join(dir, 'c'.repeat(40)));
     expect(() => imageInFolder(dir, 'd'.repeat(40))).toThrow(CommitSkip);
     expect(() => imageInFolder(dir, 'e'.repeat(40))).toThrow(/no kernel image for eeeeeeeeeeee/);
+  });
+
+  it('switches a recipe to the repository at each commit, so each commit is its own build', async () => {
+    const a = recipeAtCommit('stock-6.12', repo, commits[1]!);
+    const b = recipeAtCommit('stock-6.12', repo, commits[2]!);
+    expect(a.source).toEqual({ git: repo, commit: commits[1] });
+    expect(a.fragmentPaths.length).toBeGreaterThan(0);
+    const [planA, planB] = [await planBuild(a), await planBuild(b)];
+    expect(planA.inputs.source).toEqual({ kind: 'git', repository: repo, commit: commits[1] });
+    expect(planA.inputHash).not.toBe(planB.inputHash);
+    expect(() => recipeAtCommit('no-such-recipe', repo, commits[1]!)).toThrow(UsageError);
   });
 
   it('reads numbers one per line and replaces {commit} inside arguments only', () => {

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { startAdbServer, type AdbServer } from '../device/adb-server.js';
 import { Device } from '../device/device.js';
 import { buildKernel } from '../kernel/build.js';
-import { loadRecipe } from '../kernel/recipe.js';
+import { loadRecipe, type Recipe } from '../kernel/recipe.js';
 import { errorMessage, UsageError, ZlabError } from '../util/errors.js';
 import { startVirtualDevice, stopVirtualDevice } from '../vm/api.js';
 import type { ZramAlgorithm } from '../vm/vm-options.js';
@@ -51,10 +51,16 @@ async function imageFromCommand(source: Extract<ImageSource, { kind: 'command' }
   return path;
 }
 
+/** A recipe with its source switched to the repository at one commit (its fragments and patches still apply on top). */
+export function recipeAtCommit(name: string, repo: string, commit: string): Recipe {
+  const recipe = loadRecipe(name);
+  return { ...recipe, source: { git: repo, commit } };
+}
+
 async function imageFromBuild(source: Extract<ImageSource, { kind: 'build' }>, repo: string, commit: string, log: Log): Promise<string> {
-  const recipe = loadRecipe(source.recipe);
+  const recipe = recipeAtCommit(source.recipe, repo, commit);
   try {
-    const build = await buildKernel({ ...recipe, source: { git: repo, commit } }, { jobs: source.jobs, log });
+    const build = await buildKernel(recipe, { jobs: source.jobs, log });
     return build.bzImage;
   } catch (err) {
     if (err instanceof UsageError) throw err;

@@ -14,7 +14,9 @@ const esmTypeScript = {
 };
 
 const config: Config = {
-  reporters: ['default', '<rootDir>/scripts/summary-reporter.cjs'],
+  // The summary reporter's line stays last on stdout (CI reads it); the JUnit
+  // reporter writes reports/out/junit/device.xml when device suites ran.
+  reporters: ['default', '<rootDir>/scripts/device-junit-reporter.cjs', '<rootDir>/scripts/summary-reporter.cjs'],
   projects: [
     {
       ...esmTypeScript,

@@ -163,3 +163,15 @@ export function samePagesAtCensus(census: { zero: number; sameFilled: number; da
 }
 
 export type { EatResult };
+
+/**
+ * same_pages at the end of a fill by the model's own law, with the pages that
+ * went out measured (pswpout + swpout_zero) instead of taken from the memory
+ * balance: the generator deals kinds by a hash, so the same-filled share of
+ * what is out is their share of what was written.
+ */
+export function samePagesForPagesOut(summary: EaterSummary, pagesOut: number): number {
+  const p = summary.pages;
+  const anon = p.zero + p.sameFilled + p.data;
+  return expectedSamePages({ swappedPages: Math.min(pagesOut, anon), anonPages: anon, sameFilledPages: p.sameFilled, zeroPages: p.zero }, true);
+}

@@ -38,6 +38,8 @@ export interface EatRunFigures {
   /** MemAvailable at the start of the fill, bytes. */
   availableBytes: number | null;
   memTotalBytes: number | null;
+  /** Pages swapped out over the fill: pswpout plus swpout_zero (zero pages sent to the zeromap). */
+  pagesOutOverFill: number;
   /** zram same_pages growth over the fill (null without zram columns). */
   samePagesFillGrowth: number | null;
   /** zram same_pages growth from the start of the fill to the census (null without a census). */
@@ -125,6 +127,7 @@ export function eatRunFigures(record: SamplerRecord, summary: EaterSummary): Eat
     faultUs,
     availableBytes: available === null ? null : available * 1024,
     memTotalBytes: memTotal === null ? null : memTotal * 1024,
+    pagesOutOverFill: deltaOf(record, 'vmstat.pswpout', fillWindow) + deltaOf(record, 'vmstat.swpout_zero', fillWindow),
     samePagesFillGrowth,
     samePagesAtCensus,
     census: summary.swappedBeforeRetouch,

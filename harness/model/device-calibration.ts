@@ -19,8 +19,8 @@ import { compressSamples, measureT2, type T2Cell } from './zram-cost.js';
  * model + kernel release and reused unless forced.
  */
 
-/** The stock baseline every calibration runs unless told otherwise: 110 % of RAM of 3:1 data with same-filled and zero pages. */
-export const BASELINE_EAT: EatOptionsInput = { size: '110%', ratio: '3', sameFilled: '10%', zero: '5%', holdMs: '0', retouch: '1', periodMs: '100' };
+/** The stock baseline every calibration runs unless told otherwise: 110 % of RAM of 3:1 data with same-filled and zero pages, no re-touch (only the fill is used). */
+export const BASELINE_EAT: EatOptionsInput = { size: '110%', ratio: '3', sameFilled: '10%', zero: '5%', holdMs: '0', retouch: '0', periodMs: '100' };
 
 export const DeviceCalibrationOptionsSchema = z
   .object({

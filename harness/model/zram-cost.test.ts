@@ -1,4 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { execa } from 'execa';
+import { buildWorkloadBinaries } from '../workload/device-binaries.js';
 import { calibrateFromMeasurements } from './calibration.js';
 import { compressCostUs } from './costs.js';
 import { compressSamples, parseZramCostOutput, t2Cells } from './zram-cost.js';
@@ -65,5 +67,26 @@ describe('zramcost output', () => {
 
   it('refuses an algorithm the model does not know', () => {
     expect(() => t2Cells(parseZramCostOutput(output([sample('zero', 1, { algorithm: 'lzma' })])))).toThrow(/"lzma"/);
+  });
+});
+
+describe('the zramcost program', () => {
+  let binary: string;
+  beforeAll(async () => {
+    binary = (await buildWorkloadBinaries(['zramcost'])).x86_64.zramcost;
+  }, 120_000);
+
+  // Only bad usage is exercised here: a valid command would hot-add a zram device on this host.
+  it.each([
+    [[], /usage: zramcost --algorithms/],
+    [['--algorithms', 'lz4;reboot'], /--algorithms: "lz4;reboot" is not a compressor name/],
+    [['--algorithms', 'lz4', '--classes', 'zero,huge'], /--classes: "huge" is not zero, sameFilled or compressible/],
+    [['--algorithms', 'lz4', '--ratios', '2,13'], /--ratios: "13" is not a number in 1\.\.12/],
+    [['--algorithms', 'lz4', '--pages', '0'], /--pages: "0" is not a whole number/],
+  ])('refuses %j with exit status 2 and a message naming the problem', async (args, message) => {
+    const result = await execa(binary, args, { reject: false });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
   });
 });

@@ -10,6 +10,8 @@ import type { LoadedPlan } from '../plan/load-plan.js';
 import type { PlannedJob } from '../plan/matrix.js';
 import type { Stage } from '../runner/pipeline.js';
 import { ZlabError } from '../util/errors.js';
+import type { KernelDeployment, NightKernels } from './kernel-deploy.js';
+import { stopLeftoverTools } from '../workload/device-tools.js';
 import { runEat, type EatResult } from '../workload/eat-run.js';
 import { samePagesCheck } from '../workload/same-pages-check.js';
 
@@ -21,6 +23,10 @@ export interface JobContext {
   /** Local folder for what the job pulls from the device. */
   workDir: string;
   progress: (line: string) => void;
+  /** The night's kernels and what each device runs. */
+  kernels: NightKernels;
+  /** What the deploy stage did. */
+  deployment?: KernelDeployment;
   applied?: ApplyReport;
   eat?: EatResult;
   samples?: TimeSeries;
@@ -43,6 +49,8 @@ export function jobStages(loaded: LoadedPlan): Array<Stage<JobContext>> {
       timeoutKind: 'infrastructure',
       async run(ctx) {
         await ctx.device.root();
+        const stopped = await stopLeftoverTools(ctx.device);
+        if (stopped) ctx.progress(`stopped ${stopped} zlab program(s) an earlier run left running`);
       },
     },
     {
@@ -50,10 +58,7 @@ export function jobStages(loaded: LoadedPlan): Array<Stage<JobContext>> {
       timeoutMs: seconds(t.deploy),
       timeoutKind: 'kernel',
       async run(ctx) {
-        const spec = loaded.plan.kernels[ctx.job.cell.kernel]!;
-        if (!('current' in spec)) {
-          throw new ZlabError('plan', `kernel "${ctx.job.cell.kernel}": deploying ${'recipe' in spec ? `recipe ${spec.recipe}` : `image ${spec.image}`} is not available in the nightly runner yet; use { current: true }`);
-        }
+        ctx.deployment = await ctx.kernels.ensure(ctx.job.cell.kernel, { serial: ctx.device.serial, adbServerPort: ctx.device.server.port }, ctx.progress);
       },
     },
     {
@@ -126,10 +131,11 @@ async function describeEnvironment(ctx: JobContext): Promise<void> {
   const props = await ctx.device.getProperties();
   const version = (await ctx.device.run('cat /proc/version')).trim();
   const release = (await ctx.device.run('uname -r')).trim();
+  const cmdline = (await ctx.device.run('cat /proc/cmdline')).trim();
   const pick = (prefix: string) => Object.fromEntries(Object.entries(props).filter(([k]) => k.startsWith(prefix)));
   ctx.environment = {
     device: { serial: ctx.device.serial, ...pick('ro.product.'), ...pick('ro.build.') },
-    kernel: { release, version, spec: ctx.loaded.plan.kernels[ctx.job.cell.kernel] },
+    kernel: { release, version, cmdline, spec: ctx.loaded.plan.kernels[ctx.job.cell.kernel], ...(ctx.deployment ? { deployment: ctx.deployment } : {}) },
     config: { name: ctx.job.cell.configuration, requested: ctx.loaded.plan.configurations[ctx.job.cell.configuration], changes: ctx.applied?.changes ?? [] },
   };
 }

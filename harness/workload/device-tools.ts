@@ -36,7 +36,25 @@ export async function pushTools(
   const remote = {} as Record<DeviceToolName, string>;
   for (const [i, name] of names.entries()) {
     remote[name] = `${deviceDir}/${name}`;
-    await device.push(locals[i]!, remote[name], { mode: 0o755 });
+    // Push beside it and rename over it: a copy still running (a sampler left
+    // by a run that died) keeps its old file, and nothing sees half a binary.
+    const incoming = `${remote[name]}.incoming`;
+    await device.push(locals[i]!, incoming, { mode: 0o755 });
+    await device.run(shellCommand(['mv', '-f', incoming, remote[name]]));
   }
   return remote;
+}
+
+/**
+ * End zlab programs a dead run left running on the device (a sampler
+ * daemon outlives the host that started it): every process whose
+ * executable lies in the tool folder.
+ */
+export async function stopLeftoverTools(device: Pick<Device, 'run'>, deviceDir: string = DEVICE_TOOL_DIR): Promise<number> {
+  const script = [
+    'n=0',
+    `for p in /proc/[0-9]*; do exe=$(readlink "$p/exe" 2>/dev/null) || continue; case "$exe" in ${shellCommand([deviceDir])}/*) kill -KILL "\${p#/proc/}" 2>/dev/null && n=$((n+1));; esac; done`,
+    'echo $n',
+  ].join('; ');
+  return Number((await device.run(script)).trim()) || 0;
 }

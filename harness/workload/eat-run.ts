@@ -57,7 +57,14 @@ export async function runEat(device: ToolDevice, request: EatRequest, options: E
   let sampler: RunningSampler | undefined;
   try {
     say(`sampling every ${plan.periodMs} ms`);
-    sampler = await startSampler(device, { binary: tools.sampler, out: remote.record, periodMs: plan.periodMs, comms: ['memeater'] });
+    // Bounded, so that a sampler whose host died does not sample forever.
+    sampler = await startSampler(device, {
+      binary: tools.sampler,
+      out: remote.record,
+      periodMs: plan.periodMs,
+      comms: ['memeater'],
+      durationMs: eaterTimeoutMs(plan) + 120_000,
+    });
     say(`eating ${plan.sizeMib} MiB (ratio ${plan.ratio}:1, ${plan.zeroPct}% zero, ${plan.sameFilledPct}% same-filled)`);
     const eater = await device.shell(shellCommand([tools.memeater, ...eaterArgs(plan, remote)]), {
       timeoutMs: eaterTimeoutMs(plan),

@@ -9,9 +9,10 @@ import { runPipeline } from '../runner/pipeline.js';
 import { type JobRecord, runSchedule } from '../runner/scheduler.js';
 import { ResultsStore } from '../store/results-store.js';
 import { writeNightlyReport, type WrittenReport } from '../report/write-report.js';
-import { ZlabError, errorMessage } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { releasePool, resolveDevicePool, type PooledDevice } from './device-pool.js';
 import { type JobContext, jobStages, workDirFor } from './job-stages.js';
+import { NightKernels, resolvePlanKernels } from './kernel-deploy.js';
 import { cellPredictions } from './predictions.js';
 
 export interface NightlyOptions {
@@ -40,12 +41,10 @@ export interface NightlyResult {
 export async function runNightly(loaded: LoadedPlan, options: NightlyOptions = {}): Promise<NightlyResult> {
   const say = options.progress ?? (() => undefined);
   const { plan } = loaded;
-  for (const [name, spec] of Object.entries(plan.kernels)) {
-    if (!('current' in spec)) {
-      throw new ZlabError('plan', `kernels.${name}: deploying kernels from a nightly plan is not available yet; use { current: true }`);
-    }
-  }
+  // Kernels first: builds and image checks fail the plan before a device is touched.
+  const resolvedKernels = await resolvePlanKernels(loaded, { progress: say });
   const inventory = loadInventory();
+  const kernels = new NightKernels(resolvedKernels, { inventory, deployTimeoutMs: plan.timeouts.deploy * 1000, progress: say });
   const cells = expandCells(plan);
   const store = ResultsStore.open(options.storePath);
   let pool: PooledDevice[] = [];
@@ -80,6 +79,7 @@ export async function runNightly(loaded: LoadedPlan, options: NightlyOptions = {
           device: member.device,
           workDir: workDirFor(scratch, job),
           progress: (line) => say(`${deviceId} ${job.key}: ${line}`),
+          kernels,
         };
         const result = await runPipeline(stages, context, {
           ...(signal ? { signal } : {}),
@@ -119,6 +119,8 @@ export async function runNightly(loaded: LoadedPlan, options: NightlyOptions = {
     say(`report: ${report.dir}`);
     return { runId: run.id, resumed: run.resumed, skippedJobs: done.size, records, report, interrupted };
   } finally {
+    // A lab finds its devices on the kernels it left them on, whatever happened tonight.
+    await kernels.restoreAll();
     await releasePool(pool);
     store.close();
     rmSync(scratch, { recursive: true, force: true });

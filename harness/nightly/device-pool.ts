@@ -5,7 +5,7 @@ import { listAttachedDevices } from '../device/discovery.js';
 import { type Inventory, labelsOf } from '../lab/inventory.js';
 import type { DeviceSelector } from '../plan/plan-schema.js';
 import { ZlabError } from '../util/errors.js';
-import { listVirtualDevices, startVirtualDevice, stopVirtualDevice } from '../vm/api.js';
+import { startVirtualDevice, stopVirtualDevice } from '../vm/api.js';
 
 /** A device a nightly may use, and how to give it back. */
 export interface PooledDevice {
@@ -35,20 +35,15 @@ export async function resolveDevicePool(
       const where = `devices.${index}`;
       if ('virtual' in selector) {
         for (let i = 0; i < selector.virtual.count; i++) {
-          // A run that was killed leaves its virtual device up: take it over
-          // (its configuration is restored before any job) instead of leaking it.
           const name = `${prefix}-${index}-${i}`;
-          const left = listVirtualDevices().find((vm) => vm.name === name && vm.running && vm.state === 'device');
-          let serial: string;
-          if (left) {
-            progress(`taking over virtual device ${left.serial} left by an earlier run`);
-            serial = left.serial;
-          } else {
-            progress(`starting a virtual device (${selector.virtual.memory}, ${selector.virtual.cpus} CPUs)`);
-            const vm = await startVirtualDevice({ name, memory: selector.virtual.memory, cpus: selector.virtual.cpus, adbServerPort: defaultAdbPort() }, progress);
-            progress(`virtual device ${vm.serial} up in ${vm.bootSeconds} s`);
-            serial = vm.serial;
-          }
+          progress(`starting a virtual device (${selector.virtual.memory}, ${selector.virtual.cpus} CPUs)`);
+          const vm = await startVirtualDevice(
+            // Owned by this process: a nightly that dies takes its virtual device with it.
+            { name, memory: selector.virtual.memory, cpus: selector.virtual.cpus, adbServerPort: defaultAdbPort(), ownerPid: process.pid },
+            progress,
+          );
+          progress(`virtual device ${vm.serial} up in ${vm.bootSeconds} s`);
+          const serial = vm.serial;
           const device = await Device.open(serial, { server: defaultAdbServer() });
           taken.add(serial);
           pool.push({ device, labels: ['virtual', 'x86_64'], virtual: true, release: () => stopVirtualDevice(serial) });

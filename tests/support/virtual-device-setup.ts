@@ -19,7 +19,7 @@ export default async function setup(): Promise<void> {
   process.env.ZLAB_STATE_DIR ??= mkdtempSync(join(tmpdir(), 'zlab-device-tests-'));
   const server = await startAdbServer();
   try {
-    const vm = await startVirtualDevice({ adbServerPort: server.port, name: 'device-tests' }, (line) => process.stderr.write(`[virtual device] ${line}\n`));
+    const vm = await startVirtualDevice({ adbServerPort: server.port, name: 'device-tests', ownerPid: process.pid }, (line) => process.stderr.write(`[virtual device] ${line}\n`));
     process.env.ZLAB_SERIAL = vm.serial;
     process.env.ZLAB_ADB_SERVER = `127.0.0.1:${server.port}`;
     process.env.ANDROID_ADB_SERVER_PORT = String(server.port);

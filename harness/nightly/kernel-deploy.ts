@@ -271,6 +271,7 @@ export class NightKernels {
         { rung: result.rung, rungNumber: result.rungNumber },
       );
     }
+    progress(`kernel ${kernelName}: deployed in ${result.totalSeconds} s (boot ${result.bootSeconds} s)`);
     return {
       kernel: kernelName,
       action: 'deployed',

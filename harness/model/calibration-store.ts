@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from
 import { join } from 'node:path';
 import { UsageError, ZlabError } from '../util/errors.js';
 import { stateDir } from '../util/state-dir.js';
-import { CALIBRATION_VERSION, CalibrationSchema, type Calibration } from './calibration.js';
+import { CALIBRATION_VERSION, CalibrationSchema, READABLE_CALIBRATION_VERSIONS, type Calibration } from './calibration.js';
 import { describeZodIssues } from './model-input.js';
 
 /**
@@ -45,8 +45,8 @@ export function readCalibrationFile(path: string): Calibration {
     throw new UsageError(`calibration ${path}: not readable JSON (${(err as Error).message})`);
   }
   const version = (raw as { version?: unknown } | null)?.version;
-  if (typeof version === 'number' && version !== CALIBRATION_VERSION) {
-    throw new ZlabError('usage', `calibration ${path}: version ${version} is not supported (this zlab reads version ${CALIBRATION_VERSION}); recalibrate`);
+  if (typeof version === 'number' && !READABLE_CALIBRATION_VERSIONS.includes(version)) {
+    throw new ZlabError('usage', `calibration ${path}: version ${version} is not supported (this zlab reads versions ${READABLE_CALIBRATION_VERSIONS.join(', ')}; it writes ${CALIBRATION_VERSION}); recalibrate`);
   }
   const parsed = CalibrationSchema.safeParse(raw);
   if (!parsed.success) throw new UsageError(`calibration ${path}: ${describeZodIssues(parsed.error)}`);

@@ -2,7 +2,16 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calibrateFromMeasurements, makeCalibration, meanT2, scanCostsFromBaseline, t2FromSamples, type BaselineRun } from './calibration.js';
+import {
+  calibrateFromMeasurements,
+  calibrationNotes,
+  directScanCostFromBaseline,
+  makeCalibration,
+  meanT2,
+  scanCostsFromBaseline,
+  t2FromSamples,
+  type BaselineRun,
+} from './calibration.js';
 import { calibrationPath, findCalibration, listCalibrations, readCalibrationFile, saveCalibration } from './calibration-store.js';
 import { CostsSchema, compressCostUs } from './costs.js';
 
@@ -110,6 +119,61 @@ describe('a whole calibration from measured numbers', () => {
   });
 });
 
+describe('the direct-reclaim cost from a baseline run', () => {
+  // the eater: 100 µs per page it faults in, 60 µs to scan/unmap a page it reclaims itself, t2 = 40
+  const run = { eaterCpuUs: 10_000 * 100 + 7_000 * (60 + 40), allocatedPages: 10_000, faultUs: 100, anonSteals: 7_000, fileSteals: 0, t2UsPerAnonPage: 40 };
+
+  it("takes the eater's fault cost and t2 off its CPU and divides by its own anon steals", () => {
+    expect(directScanCostFromBaseline([run], 0)).toEqual({ t1DirectUs: expect.closeTo(60, 9), directAnonSteals: 7_000 });
+    // file folios reclaimed directly are charged t3
+    const mixed = { ...run, eaterCpuUs: run.eaterCpuUs + 500 * 20, fileSteals: 500 };
+    expect(directScanCostFromBaseline([mixed], 20).t1DirectUs).toBeCloseTo(60, 9);
+  });
+
+  it('refuses runs that say nothing about it or contradict the fault cost', () => {
+    expect(() => directScanCostFromBaseline([], 0)).toThrow(/at least one baseline/);
+    expect(() => directScanCostFromBaseline([{ ...run, anonSteals: 0 }], 0)).toThrow(/no direct reclaim/);
+    expect(() => directScanCostFromBaseline([{ ...run, eaterCpuUs: 10_000 * 100 }], 0)).toThrow(/less CPU than faulting its pages/);
+    expect(() => directScanCostFromBaseline([{ ...run, faultUs: 0 }], 0)).toThrow(/baseline run 0: faultUs/);
+  });
+
+  it('lands in a version 2 calibration when a baseline carries the eater side', () => {
+    const mix = { zero: 0, sameFilled: 0, compressible: 1 };
+    const c = calibrateFromMeasurements({
+      device: 'vd',
+      kernelRelease: '6.12',
+      samples: [{ algorithm: 'lz4', dataClass: 'compressible', ratio: 3, bytes: 4096 * 100, cpuUs: 100 * 40 }],
+      baselines: [
+        {
+          algorithm: 'lz4',
+          ratio: 3,
+          mix,
+          anonSteals: 3_000,
+          fileSteals: 0,
+          kswapdCpuUs: 3_000 * (1_000 + 40),
+          direct: { eaterCpuUs: run.eaterCpuUs, allocatedPages: 10_000, faultUs: 100, anonSteals: 7_000, fileSteals: 0 },
+        },
+      ],
+    });
+    expect(c.version).toBe(2);
+    expect(c.costs.t1Us).toBeCloseTo(1_000, 9);
+    expect(c.costs.t1DirectUs).toBeCloseTo(60, 9);
+    expect(c.sources).toMatchObject({ directReclaim: { runs: 1, anonSteals: 7_000 } });
+    expect(calibrationNotes(c)).toEqual([]);
+  });
+
+  it('is left out, and said to be, when no baseline has the eater side', () => {
+    const c = calibrateFromMeasurements({
+      device: 'vd',
+      kernelRelease: '6.12',
+      samples: [{ algorithm: 'lz4', dataClass: 'compressible', ratio: 3, bytes: 4096, cpuUs: 40 }],
+      baselines: [{ algorithm: 'lz4', ratio: 3, mix: { zero: 0, sameFilled: 0, compressible: 1 }, anonSteals: 10, fileSteals: 0, kswapdCpuUs: 10 * 50 }],
+    });
+    expect(c.costs.t1DirectUs).toBeUndefined();
+    expect(calibrationNotes(c)).toEqual([expect.stringMatching(/has no direct-reclaim cost/)]);
+  });
+});
+
 describe('the calibration store', () => {
   let dir: string;
   const saved = process.env.ZLAB_STATE_DIR;
@@ -135,7 +199,7 @@ describe('the calibration store', () => {
     expect(findCalibration('emulator-5554', 'other')).toBeUndefined();
     expect(listCalibrations()).toHaveLength(2);
     const doc = JSON.parse(readFileSync(path, 'utf8'));
-    expect(doc).toMatchObject({ schema: 'zlab.calibration', version: 1, createdAt: '2026-01-02T03:04:05.000Z' });
+    expect(doc).toMatchObject({ schema: 'zlab.calibration', version: 2, createdAt: '2026-01-02T03:04:05.000Z' });
   });
 
   it('keeps odd device names inside the store', () => {
@@ -147,9 +211,21 @@ describe('the calibration store', () => {
 
   it('refuses another version instead of guessing', () => {
     const path = calibrationPath('d', 'k');
-    writeFileSync(path, JSON.stringify({ ...calibration('d', 'k', 1), version: 2 }));
-    expect(() => readCalibrationFile(path)).toThrow(/version 2 is not supported/);
+    writeFileSync(path, JSON.stringify({ ...calibration('d', 'k', 1), version: 3 }));
+    expect(() => readCalibrationFile(path)).toThrow(/version 3 is not supported/);
     writeFileSync(path, '{ not json');
     expect(() => readCalibrationFile(path)).toThrow(/not readable JSON/);
+  });
+
+  it('still reads a version 1 file, and says it lacks the direct-reclaim cost', () => {
+    const path = calibrationPath('old', '6.12');
+    // a version 1 document as it was written: no t1DirectUs in its costs
+    const v1 = { schema: 'zlab.calibration', version: 1, device: 'old', kernelRelease: '6.12', createdAt: '2026-01-02T03:04:05.000Z', costs: { t1Us: 1370, t2Us: 200 }, sources: {} };
+    writeFileSync(path, JSON.stringify(v1));
+    const read = findCalibration('old', '6.12')!;
+    expect(read.version).toBe(1);
+    expect(read.costs.t1DirectUs).toBeUndefined();
+    expect(calibrationNotes(read)).toEqual([expect.stringMatching(/version 1 .*predates the direct-reclaim cost.*charged kswapd's t1/)]);
+    expect(calibrationNotes(makeCalibration({ device: 'd', kernelRelease: 'k', costs: CostsSchema.parse({ t1Us: 1, t1DirectUs: 0.5, t2Us: 2 }) }))).toEqual([]);
   });
 });

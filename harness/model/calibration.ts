@@ -126,12 +126,64 @@ export function meanT2(mix: { zero: number; sameFilled: number; compressible: nu
   return mix.zero * t2.zero + mix.sameFilled * t2.sameFilled + mix.compressible * t2.compressible;
 }
 
-/** A calibration kept per device and kernel release, versioned so that old files are recognised. */
-export const CALIBRATION_VERSION = 1;
+/** What the eater did in a stock baseline's pressure window, for the direct-reclaim cost. */
+export const DirectReclaimRunSchema = z
+  .object({
+    /** The eater's CPU time over the window (all its threads). */
+    eaterCpuUs: z.number().nonnegative(),
+    /** Pages the eater allocated and filled in the window. */
+    allocatedPages: z.number().nonnegative(),
+    /** The eater's own CPU per page it faults in and fills, outside reclaim. */
+    faultUs: z.number().positive(),
+    /** pgsteal_direct split by type over the window. */
+    anonSteals: z.number().nonnegative(),
+    fileSteals: z.number().nonnegative(),
+    /** Mean t2 per anon page of this run's data, from the t2 calibration. */
+    t2UsPerAnonPage: z.number().nonnegative(),
+  })
+  .strict();
+export type DirectReclaimRun = z.infer<typeof DirectReclaimRunSchema>;
+
+/**
+ * t1 on the direct-reclaim path. The eater's CPU in the pressure window is
+ *   cpu = allocated·fault + direct_anon·(t1d + t2) + direct_file·t3,
+ * so t1d = (cpu − allocated·fault − direct_anon·t2 − direct_file·t3) / direct_anon,
+ * pooled over runs (total over total). Direct reclaim compresses inline, so t2
+ * is the same per-page figure kswapd pays; what differs is the scan/unmap path.
+ */
+export function directScanCostFromBaseline(runs: readonly DirectReclaimRun[], t3Us: number): { t1DirectUs: number; directAnonSteals: number } {
+  if (runs.length === 0) throw new UsageError('the direct-reclaim cost needs at least one baseline run');
+  let rest = 0;
+  let anon = 0;
+  runs.forEach((r, i) => {
+    const p = DirectReclaimRunSchema.safeParse(r);
+    if (!p.success) throw new UsageError(`direct reclaim of baseline run ${i}: ${p.error.issues[0]?.path.join('.')}: ${p.error.issues[0]?.message}`);
+    const d = p.data;
+    rest += d.eaterCpuUs - d.allocatedPages * d.faultUs - d.anonSteals * d.t2UsPerAnonPage - d.fileSteals * t3Us;
+    anon += d.anonSteals;
+  });
+  if (anon === 0) throw new UsageError('the baseline runs had no direct reclaim of anonymous folios, so they say nothing about its cost');
+  const t1DirectUs = rest / anon;
+  if (t1DirectUs < 0) {
+    throw new UsageError(
+      `the eater used less CPU than faulting its pages and compressing what it reclaimed would take (t1 direct = ${t1DirectUs.toFixed(3)} µs): its fault cost or the t2 calibration does not fit this run`,
+    );
+  }
+  return { t1DirectUs, directAnonSteals: anon };
+}
+
+/**
+ * A calibration kept per device and kernel release, versioned so that old
+ * files are recognised. Version 2 adds the direct-reclaim cost (t1DirectUs);
+ * version 1 files are still read and predict with kswapd's t1 for it
+ * (`calibrationNotes()` says so).
+ */
+export const CALIBRATION_VERSION = 2;
+export const READABLE_CALIBRATION_VERSIONS: readonly number[] = [1, 2];
 export const CalibrationSchema = z
   .object({
     schema: z.literal('zlab.calibration'),
-    version: z.literal(CALIBRATION_VERSION),
+    version: z.union([z.literal(1), z.literal(CALIBRATION_VERSION)]),
     device: z.string().min(1).max(200),
     kernelRelease: z.string().min(1).max(200),
     createdAt: z.string().min(1),
@@ -141,6 +193,16 @@ export const CalibrationSchema = z
   })
   .strict();
 export type Calibration = z.output<typeof CalibrationSchema>;
+
+/** What a reader should know before trusting predictions from this calibration. */
+export function calibrationNotes(calibration: Calibration): string[] {
+  if (calibration.costs.t1DirectUs !== undefined) return [];
+  const why =
+    calibration.version < 2
+      ? `calibration version ${calibration.version} of ${calibration.device} on ${calibration.kernelRelease} (${calibration.createdAt}) predates the direct-reclaim cost`
+      : `the calibration of ${calibration.device} on ${calibration.kernelRelease} has no direct-reclaim cost`;
+  return [`${why}: the eater's own reclaim is charged kswapd's t1; recalibrate (zlab model calibrate -s SERIAL --force) for the term`];
+}
 
 export function makeCalibration(args: {
   device: string;
@@ -172,6 +234,17 @@ export const BaselineObservationSchema = z
     kswapdCpuUs: z.number().positive(),
     anonSteals: z.number().nonnegative(),
     fileSteals: z.number().nonnegative(),
+    /** The eater's side of the same window (pgsteal_direct, its CPU), for the direct-reclaim cost. */
+    direct: z
+      .object({
+        eaterCpuUs: z.number().nonnegative(),
+        allocatedPages: z.number().nonnegative(),
+        faultUs: z.number().positive(),
+        anonSteals: z.number().nonnegative(),
+        fileSteals: z.number().nonnegative(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type BaselineObservation = z.infer<typeof BaselineObservationSchema>;
@@ -229,11 +302,19 @@ export function calibrateFromMeasurements(args: {
     };
   });
   const scan = scanCostsFromBaseline(runs, args.t3Us === undefined ? {} : { t3Us: args.t3Us });
+  const directRuns = args.baselines.flatMap((b, i) => (b.direct ? [{ ...b.direct, t2UsPerAnonPage: runs[i]!.t2UsPerAnonPage }] : []));
+  const direct = directRuns.length > 0 ? directScanCostFromBaseline(directRuns, scan.t3Us) : undefined;
   return makeCalibration({
     device: args.device,
     kernelRelease: args.kernelRelease,
-    costs: CostsSchema.parse({ ...args.extra, t1Us: scan.t1Us, t3Us: scan.t3Us, t2Points }),
-    sources: { compressSamples: args.samples.length, baselineRuns: args.baselines.length, scanMethod: scan.method, residualUs: scan.residualUs },
+    costs: CostsSchema.parse({ ...args.extra, t1Us: scan.t1Us, ...(direct ? { t1DirectUs: direct.t1DirectUs } : {}), t3Us: scan.t3Us, t2Points }),
+    sources: {
+      compressSamples: args.samples.length,
+      baselineRuns: args.baselines.length,
+      scanMethod: scan.method,
+      residualUs: scan.residualUs,
+      directReclaim: direct ? { runs: directRuns.length, anonSteals: direct.directAnonSteals } : 'not measured: no baseline gave the eater’s CPU and direct steals',
+    },
     ...(args.now ? { now: args.now } : {}),
   });
 }

@@ -27,6 +27,13 @@ export const CostsSchema = z
   .object({
     /** Scan and unmap one anonymous folio (kswapd). */
     t1Us: z.number().nonnegative(),
+    /**
+     * Scan and unmap one anonymous folio on the direct-reclaim path (the
+     * allocating task reclaims for itself, on its own CPU). Absent in
+     * calibrations made before it was measured: direct reclaim is then
+     * charged kswapd's t1.
+     */
+    t1DirectUs: z.number().nonnegative().optional(),
     /** Reclaim one file folio (kswapd). */
     t3Us: z.number().nonnegative().default(0),
     /** Compression cost used when no measured point matches. */

@@ -111,6 +111,8 @@ export async function calibrateDevice(
       kswapdCpuUs: figures.kswapdCpuUs,
       kswapdAnonSteals: figures.kswapdAnonSteals,
       directSteals: figures.directSteals,
+      eaterCpuUs: figures.eaterCpuUs,
+      t1DirectUs: calibration.costs.t1DirectUs ?? null,
       pgstealAnonPerSec: figures.pgstealAnonPerSec,
       faultUs: figures.faultUs,
     },

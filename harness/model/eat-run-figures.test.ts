@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseSamplerRecord } from '../collect/sampler-record.js';
 import type { EaterSummary } from '../workload/eater-summary.js';
 import { samePagesForPagesOut } from './device-calibration.js';
-import { baselineObservation, eatRunFigures } from './eat-run-figures.js';
+import { baselineObservation, directReclaimObservation, eatRunFigures } from './eat-run-figures.js';
 
 const S = 1e9;
 const COLUMNS = [
@@ -78,7 +78,16 @@ describe('figures of an eater run', () => {
       kswapdCpuUs: figures.kswapdCpuUs,
       anonSteals: 1600,
       fileSteals: 0,
+      // the eater's 2 s of CPU in the window, the 4,000 pages it allocated there (one per steal), its 2,400 direct steals
+      direct: { eaterCpuUs: figures.eaterCpuUs, allocatedPages: 4000, faultUs: figures.faultUs, anonSteals: 2400, fileSteals: 0 },
     });
+    expect(figures.eaterCpuUs).toBeCloseTo(2e6, 3);
+  });
+
+  it('leaves the direct part out when the eater reclaimed nothing itself or its fault cost is unknown', () => {
+    expect(directReclaimObservation({ ...figures, directSteals: 0 })).toBeNull();
+    expect(directReclaimObservation({ ...figures, faultUs: null })).toBeNull();
+    expect(baselineObservation({ ...figures, faultUs: null }, summary, 'lz4')).not.toHaveProperty('direct');
   });
 
   it('refuses a run without reclaim', () => {

@@ -138,12 +138,13 @@ export function eatRunFigures(record: SamplerRecord, summary: EaterSummary): Eat
  * A stock baseline as calibration takes it: kswapd's CPU over the pressure
  * window against kswapd's own steals, with the eater's page mix (zero pages
  * cost the zero check, same-filled the same-filled check, data pages the
- * compressor at the run's ratio).
+ * compressor at the run's ratio), and the eater's direct reclaim when it can be told apart.
  */
 export function baselineObservation(figures: EatRunFigures, summary: EaterSummary, algorithm: Algorithm): BaselineObservation {
   if (!(figures.kswapdCpuUs > 0)) throw new ZlabError('device', 'kswapd used no CPU in the pressure window: not a usable baseline');
   const p = summary.pages;
   const n = p.zero + p.sameFilled + p.data;
+  const direct = directReclaimObservation(figures);
   return {
     algorithm,
     ratio: summary.config.ratio,
@@ -151,5 +152,25 @@ export function baselineObservation(figures: EatRunFigures, summary: EaterSummar
     kswapdCpuUs: figures.kswapdCpuUs,
     anonSteals: figures.kswapdAnonSteals,
     fileSteals: figures.kswapdFileSteals,
+    ...(direct ? { direct } : {}),
+  };
+}
+
+/**
+ * The eater's side of the pressure window: its CPU, what it reclaimed itself
+ * (pgsteal_direct, split anon/file in the window's proportion) and what it
+ * allocated. Memory is full in the window, so every page it allocates is one
+ * reclaimed: allocated = all steals. Null without a fault cost or direct steals.
+ */
+export function directReclaimObservation(figures: EatRunFigures): BaselineObservation['direct'] | null {
+  if (figures.faultUs === null || !(figures.directSteals > 0) || !(figures.eaterCpuUs > 0)) return null;
+  const all = figures.anonSteals + figures.fileSteals;
+  const anonShare = all > 0 ? figures.anonSteals / all : 1;
+  return {
+    eaterCpuUs: figures.eaterCpuUs,
+    allocatedPages: all,
+    faultUs: figures.faultUs,
+    anonSteals: figures.directSteals * anonShare,
+    fileSteals: figures.directSteals * (1 - anonShare),
   };
 }

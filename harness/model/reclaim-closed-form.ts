@@ -74,6 +74,15 @@ export function stageWork(p: ReclaimParams): StageWork {
   };
 }
 
+/**
+ * CPU per folio the allocating task spends reclaiming for itself: synchronous
+ * like a stock kswapd (direct reclaim never queues to the compressors), with
+ * the direct path's own scan/unmap cost where it was calibrated.
+ */
+export function directReclaimUs(p: ReclaimParams): number {
+  return stageWork({ ...p, threads: 0, t1Us: p.t1DirectUs ?? p.t1Us }).syncUs;
+}
+
 /** Stock kswapd: one thread doing t1 + t2 + t3, on at most one CPU. */
 export function stockPagesPerSec(p: ReclaimParams): number {
   const w = stageWork({ ...p, threads: 0 });

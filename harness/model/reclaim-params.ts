@@ -16,6 +16,8 @@ export interface ClassMix {
 export interface ReclaimParams {
   anonShare: number;
   t1Us: number;
+  /** t1 on the direct-reclaim path; undefined: the same as kswapd's t1. */
+  t1DirectUs?: number;
   t3Us: number;
   mix: ClassMix;
   t2ZeroUs: number;
@@ -108,6 +110,7 @@ export function resolveParams(input: ModelInput): ReclaimParams {
   return {
     anonShare: anonShare(input),
     t1Us: input.costs.t1Us,
+    ...(input.costs.t1DirectUs !== undefined ? { t1DirectUs: input.costs.t1DirectUs } : {}),
     t3Us: input.costs.t3Us,
     mix,
     t2ZeroUs: cost('zero', mix.zero),

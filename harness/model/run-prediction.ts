@@ -1,6 +1,6 @@
 import { UsageError } from '../util/errors.js';
 import type { ModelInput } from './model-input.js';
-import { reclaimCapacity, type Bottleneck, type Capacity } from './reclaim-closed-form.js';
+import { directReclaimUs, reclaimCapacity, type Bottleneck, type Capacity } from './reclaim-closed-form.js';
 import { eaterParams, resolveParams, type ReclaimParams } from './reclaim-params.js';
 import { DIRECT_RECLAIM_BATCH, simulateReclaim, type SimulationResult } from './reclaim-simulation.js';
 import { classPageCounts, PAGE_BYTES } from './workload.js';
@@ -51,6 +51,8 @@ export interface RunPrediction {
     /** µs of CPU per reclaimed folio, by stage (averaged over the mix). */
     perFolioUs: Capacity['work']['parts'] & { wakeUs: number };
     syncUsPerFolio: number;
+    /** What the eater spends per folio it reclaims itself. */
+    directUsPerFolio: number;
     kswapdUsPerFolio: number;
     compressorUsPerFolio: number;
     reclaimCpus: number;
@@ -77,6 +79,7 @@ export function predictRun(input: ModelInput, options: PredictOptions = {}): Run
     throw new UsageError('every per-folio cost is zero: give t1, t2 or t3 (--t1-us, --t2-us, --t3-us) above 0');
   }
   const eater = eaterParams(input);
+  const directUs = directReclaimUs(params);
   const wakeUs = capacity.work.queuedShare * params.wakeUs * capacity.wakesPerQueued;
 
   // kswapd can reclaim capacity.pagesPerSec; the eater asks for demand. Below
@@ -92,7 +95,7 @@ export function predictRun(input: ModelInput, options: PredictOptions = {}): Run
       kswapdPerUs = demandPerUs;
       busy = capacityPerUs > 0 ? demandPerUs / capacityPerUs : 0;
     } else {
-      const w = capacity.work.syncUs / eater.workers;
+      const w = directUs / eater.workers;
       const achieved = (1 + capacityPerUs * w) / (1 / demandPerUs + w);
       directPerUs = Math.max(0, achieved - capacityPerUs);
     }
@@ -112,7 +115,7 @@ export function predictRun(input: ModelInput, options: PredictOptions = {}): Run
       ...relative(anonPerSec, 0.2),
       kind: 'calibrated',
       unit: 'pages/s',
-      basis: `${capacity.bottleneck}-bound reclaim${directPerUs > 0 ? ' plus direct reclaim' : ''} from calibrated t1/t2/t3`,
+      basis: `${capacity.bottleneck}-bound reclaim${directPerUs > 0 ? (params.t1DirectUs !== undefined ? ' plus direct reclaim at its calibrated cost' : " plus direct reclaim charged kswapd's t1") : ''} from calibrated t1/t2/t3`,
     },
     {
       metric: 'pgstealFilePerSec',
@@ -171,6 +174,7 @@ export function predictRun(input: ModelInput, options: PredictOptions = {}): Run
     breakdown: {
       perFolioUs: { ...capacity.work.parts, wakeUs },
       syncUsPerFolio: capacity.work.syncUs,
+      directUsPerFolio: directUs,
       kswapdUsPerFolio: capacity.work.kswapdUs,
       compressorUsPerFolio: capacity.work.offloadUs + wakeUs,
       reclaimCpus: params.reclaimCpus,

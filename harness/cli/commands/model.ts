@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { UsageError } from '../../util/errors.js';
-import { calibrateFromMeasurements, CalibrationRequestSchema, type Calibration } from '../../model/calibration.js';
+import { calibrateFromMeasurements, CalibrationRequestSchema, calibrationNotes, type Calibration } from '../../model/calibration.js';
 import { findCalibration, listCalibrations, readCalibrationFile, saveCalibration } from '../../model/calibration-store.js';
 import { ALGORITHMS, type Algorithm } from '../../model/device-profile.js';
 import { explainRun, parseExplainInput } from '../../model/explain.js';
@@ -189,6 +189,7 @@ export function buildModelInput(flags: PredictFlags): ModelInput {
 
   if (flags.calibration !== undefined) {
     const calibration = loadCalibration(flags.calibration);
+    for (const note of calibrationNotes(calibration)) process.stderr.write(`note: ${note}\n`);
     costs = { ...calibration.costs };
     device.name ??= calibration.device;
     device.kernelRelease ??= calibration.kernelRelease;
@@ -273,7 +274,7 @@ interface CalibrateFlags {
 function describeCosts(calibration: Calibration): string {
   const c = calibration.costs;
   return (
-    `t1 = ${c.t1Us.toFixed(3)} µs, t3 = ${c.t3Us.toFixed(3)} µs, ${c.t2Points.length} t2 point(s): ` +
+    `t1 = ${c.t1Us.toFixed(3)} µs, t1 direct = ${c.t1DirectUs !== undefined ? `${c.t1DirectUs.toFixed(3)} µs` : 'not measured'}, t3 = ${c.t3Us.toFixed(3)} µs, ${c.t2Points.length} t2 point(s): ` +
     `${c.t2Points.map((p) => `${p.algorithm}/${p.dataClass}${p.ratio !== undefined ? `@${p.ratio}` : ''} ${p.usPerPage.toFixed(3)} µs`).join(', ')}\n`
   );
 }

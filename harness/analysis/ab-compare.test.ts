@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { aaSelfCheck, compareAB } from './ab-compare.js';
-import { normal, seededRandom } from './seeded-random.js';
+import { normal, seededRandom } from '../util/seeded-random.js';
 
 const draw = (random: () => number, n: number, mean: number, sd: number) => Array.from({ length: n }, () => normal(random, mean, sd));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { bootstrapMedian, bootstrapMedianRatio } from './bootstrap.js';
-import { normal, seededRandom } from './seeded-random.js';
+import { normal, seededRandom } from '../util/seeded-random.js';
 
 describe('bootstrapMedian', () => {
   it('covers the true median about 95 % of the time', () => {

@@ -1,6 +1,6 @@
 import { ZlabError } from '../util/errors.js';
 import { sortedQuantile } from './descriptive.js';
-import { seededRandom, type Random } from './seeded-random.js';
+import { seededRandom, type Random } from '../util/seeded-random.js';
 
 export interface BootstrapOptions {
   /** Number of resamples; 4000 keeps the 2.5 % tails steady to about ±0.5 %. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkRegression, historyBand } from './history-band.js';
-import { normal, seededRandom } from './seeded-random.js';
+import { normal, seededRandom } from '../util/seeded-random.js';
 
 describe('historyBand', () => {
   it('is a robust band around past nights, unmoved by one bad night', () => {

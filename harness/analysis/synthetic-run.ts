@@ -1,4 +1,4 @@
-import { normal, seededRandom } from './seeded-random.js';
+import { normal, seededRandom } from '../util/seeded-random.js';
 import type { TimeSeries } from './time-series.js';
 
 export interface SyntheticRunSpec {

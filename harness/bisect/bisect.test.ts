@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { normal, seededRandom } from '../analysis/seeded-random.js';
+import { normal, seededRandom } from '../util/seeded-random.js';
 import { UsageError } from '../util/errors.js';
 import { defaultPolicy } from './decision.js';
 import { prepareBisect, readBisectOutput, runBisect, type BisectRequest } from './driver.js';

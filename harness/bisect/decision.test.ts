@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { normal, seededRandom } from '../analysis/seeded-random.js';
+import { normal, seededRandom } from '../util/seeded-random.js';
 import { UsageError } from '../util/errors.js';
 import { assessCommit, checkEnds, checkPolicy, defaultPolicy, nextBatch, runEvidence, type Baseline } from './decision.js';
 

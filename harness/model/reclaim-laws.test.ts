@@ -8,7 +8,7 @@ import {
 } from './reclaim-closed-form.js';
 import { reclaimCpus, type ReclaimParams } from './reclaim-params.js';
 import { simulateReclaim } from './reclaim-simulation.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 
 const base: ReclaimParams = {
   anonShare: 1,

@@ -1,6 +1,6 @@
 import { ZlabError } from '../util/errors.js';
 import type { EaterParams, ReclaimParams } from './reclaim-params.js';
-import { SeededRandom } from './seeded-random.js';
+import { SeededRandom } from '../util/seeded-random.js';
 
 /**
  * A discrete-event simulation of one node's reclaim, for what the closed form

@@ -1,4 +1,4 @@
-import { seededRandom } from '../analysis/seeded-random.js';
+import { seededRandom } from '../util/seeded-random.js';
 import type { CellSelector, Plan } from './plan-schema.js';
 
 /** One combination of the matrix. */

@@ -1,5 +1,5 @@
 import { computeRunMetrics } from '../analysis/run-metrics.js';
-import { normal, seededRandom } from '../analysis/seeded-random.js';
+import { normal, seededRandom } from '../util/seeded-random.js';
 import { syntheticRun } from '../analysis/synthetic-run.js';
 import type { ResultsStore } from '../store/results-store.js';
 

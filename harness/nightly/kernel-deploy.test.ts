@@ -19,9 +19,9 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 const banner = (build: number) => `6.12.0-zlab (dev@lab) (gcc 14.2.0) #${build} SMP PREEMPT_DYNAMIC Thu Nov 26 07:00:00 UTC 2026`;
 
 /** A boot image whose "kernel" carries a version banner, written to a file. */
-function imageFile(name: string, build: number, cmdline: string): string {
+function imageFile(name: string, build: number, cmdline: string, product = 'zlab_x86_64'): string {
   const path = join(work, `${name}.img`);
-  writeFileSync(path, buildBootImage({ headerVersion: 2, kernel: Buffer.from(`\0\0Linux version ${banner(build)}\n\0rest`), cmdline }));
+  writeFileSync(path, buildBootImage({ headerVersion: 2, kernel: Buffer.from(`\0\0Linux version ${banner(build)}\n\0rest`), cmdline, name: product }));
   return path;
 }
 
@@ -212,5 +212,18 @@ workloads: { w: { size: 10% } }
       },
     });
     await expect(failing).rejects.toMatchObject({ kind: 'plan', message: expect.stringMatching(/^kernels\.k\.recipe: kcompressd does not build: make failed/) });
+  });
+
+  it('an image that declares no product is a plan error, unless the lab names every product', async () => {
+    const anonymous = imageFile('anonymous', 1, 'console=ttyS0', '');
+    const loaded = parsePlanText(planText(`{ a: { image: ${anonymous} } }`), 'plan.yaml');
+    await expect(resolvePlanKernels(loaded)).rejects.toMatchObject({ kind: 'plan', message: expect.stringMatching(/^kernels\.a\.image: .*anonymous\.img declares no target product/) });
+    const built = resolvePlanKernels(parsePlanText(planText('{ r: { recipe: stock } }'), 'plan.yaml'), {
+      build: async (recipe) => ({ recipe, inputHash: 'abcdef0123456789', bootImage: anonymous, kernelRelease: 'x', cached: true, buildSeconds: 0 }) as KernelBuild,
+    });
+    await expect(built).rejects.toThrow(/^kernels\.r\.recipe: .*declares no target product/);
+    expect((await resolvePlanKernels(loaded, { productFromLab: true })).get('a')).toMatchObject({ kind: 'image', product: null });
+    writeFileSync(`${anonymous}.zlab.json`, '{"product": "zlab_x86_64"}');
+    expect((await resolvePlanKernels(loaded)).get('a')).toMatchObject({ product: 'zlab_x86_64' });
   });
 });

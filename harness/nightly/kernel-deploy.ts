@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseBootImage } from '../deploy/bootimg-reader.js';
 import { type DeployRequest, type DeployResult, deployKernel } from '../deploy/deploy.js';
 import { deviceLink } from '../deploy/device-link.js';
+import { declaredTarget } from '../deploy/image-target.js';
 import { type KernelIdentity, describeIdentity, identityDifferences, kernelImageIdentity } from '../deploy/kernel-identity.js';
 import { type KnownGood, resolveKnownGood } from '../deploy/known-good.js';
 import { readRunningIdentity } from '../deploy/verify.js';
@@ -32,6 +33,8 @@ export interface CheckedImage {
   sha256: string;
   identity: KernelIdentity;
   cmdline: string;
+  /** The product the image declares (header name or sidecar), or null: deployable only where the lab names the product. */
+  product: string | null;
 }
 
 export type ResolvedKernel =
@@ -53,13 +56,30 @@ export function checkBootImageFile(path: string): CheckedImage {
   } catch (err) {
     throw new Error(`${path}: ${errorMessage(err)}`);
   }
-  return { path, sha256: createHash('sha256').update(bytes).digest('hex'), identity: kernelImageIdentity(image.kernel), cmdline: image.cmdline };
+  let product: string | null;
+  try {
+    product = declaredTarget(image, path).product;
+  } catch {
+    product = null;
+  }
+  return { path, sha256: createHash('sha256').update(bytes).digest('hex'), identity: kernelImageIdentity(image.kernel), cmdline: image.cmdline, product };
 }
 
 export interface ResolveOptions {
   progress?: (line: string) => void;
   /** Builds a recipe (default: harness/kernel's cached buildKernel). */
   build?: (recipe: string, log: (line: string) => void) => Promise<KernelBuild>;
+  /** The lab names the product of every device the plan may use (inventory flash.product): images need not declare one. */
+  productFromLab?: boolean;
+}
+
+/** deployKernel refuses an image that declares no product; say so before the night. */
+function requireProduct(image: CheckedImage, where: string, options: ResolveOptions): void {
+  if (image.product !== null || options.productFromLab) return;
+  throw new ZlabError(
+    'plan',
+    `${where}: ${image.path} declares no target product (empty header name, no ${image.path}.zlab.json), so no device would take it; write {"product": "…"} to that sidecar or set flash.product for the devices in lab.yaml`,
+  );
 }
 
 const defaultBuild = (recipe: string, log: (line: string) => void) => buildKernel(loadRecipe(recipe), { log });
@@ -85,8 +105,11 @@ export async function resolvePlanKernels(loaded: LoadedPlan, options: ResolveOpt
     } else if ('image' in spec) {
       const path = imagePathFor(loaded, spec.image);
       try {
-        resolved.set(name, { name, kind: 'image', ...checkBootImageFile(path) });
+        const image = checkBootImageFile(path);
+        requireProduct(image, `kernels.${name}.image`, options);
+        resolved.set(name, { name, kind: 'image', ...image });
       } catch (err) {
+        if (err instanceof ZlabError) throw err;
         throw new ZlabError('plan', `kernels.${name}.image: ${path === spec.image ? '' : `${spec.image} is `}${errorMessage(err)}`);
       }
     } else {
@@ -103,6 +126,7 @@ export async function resolvePlanKernels(loaded: LoadedPlan, options: ResolveOpt
       } catch (err) {
         throw new ZlabError('plan', `kernels.${name}.recipe: the boot image of ${spec.recipe} is not usable: ${errorMessage(err)}`);
       }
+      requireProduct(image, `kernels.${name}.recipe`, options);
       say(`kernel ${name}: ${spec.recipe} ${built.cached ? 'cached' : `built in ${Math.round(built.buildSeconds)} s`} (${built.kernelRelease}, ${built.inputHash.slice(0, 12)})`);
       resolved.set(name, { name, kind: 'recipe', recipe: spec.recipe, inputHash: built.inputHash, cached: built.cached, ...image });
     }

@@ -42,8 +42,9 @@ export async function runNightly(loaded: LoadedPlan, options: NightlyOptions = {
   const say = options.progress ?? (() => undefined);
   const { plan } = loaded;
   // Kernels first: builds and image checks fail the plan before a device is touched.
-  const resolvedKernels = await resolvePlanKernels(loaded, { progress: say });
   const inventory = loadInventory();
+  const productFromLab = inventory.devices.length > 0 && inventory.devices.every((d) => d.flash.product !== undefined);
+  const resolvedKernels = await resolvePlanKernels(loaded, { progress: say, productFromLab });
   const kernels = new NightKernels(resolvedKernels, { inventory, deployTimeoutMs: plan.timeouts.deploy * 1000, progress: say });
   const cells = expandCells(plan);
   const store = ResultsStore.open(options.storePath);

@@ -30,7 +30,7 @@ interface PredictedRun {
   prediction: RunPrediction;
   pgsteal: MetricComparison;
   /** The model's memory-balance same_pages (how many pages must go out), against the measurement. */
-  samePagesBalance: MetricComparison;
+  samePagesBalance: MetricComparison | undefined;
   /** The model's same_pages law applied to the pages that did go out (pswpout + swpout_zero). */
   samePagesLaw: MetricComparison;
 }
@@ -46,20 +46,24 @@ await describeOnDevice('calibration on the device, predictions of other stock ru
     const eat = await runEat(device, parseEatOptions({ ...RUN, ratio }), { localDir: join(dir, name) });
     const figures = eatRunFigures(eat.record, eat.summary);
     const prediction = predictEatRun(calibrated.calibration, await readDeviceFacts(device), eat.summary, figures);
-    const report = compareRun(prediction.predictions, { pgstealAnonPerSec: figures.pgstealAnonPerSec, zramSamePages: figures.samePagesFillGrowth ?? Number.NaN });
+    // a run whose record lacks same_pages at the fill's ends fails only the same_pages checks
+    const report = compareRun(prediction.predictions, {
+      pgstealAnonPerSec: figures.pgstealAnonPerSec,
+      ...(figures.samePagesFillGrowth !== null ? { zramSamePages: figures.samePagesFillGrowth } : {}),
+    });
     const by = (m: string) => report.comparisons.find((c) => c.metric === m)!;
     const law = samePagesForPagesOut(eat.summary, figures.pagesOutOverFill);
     const samePagesLaw = compareOne(
       { metric: 'zramSamePages', value: law, low: Math.floor(law * 0.9), high: Math.ceil(law * 1.1), kind: 'calibrated', unit: 'pages', basis: 'same-filled share of the pages out' },
       figures.samePagesFillGrowth ?? Number.NaN,
     );
-    runs[name] = { figures, prediction, pgsteal: by('pgstealAnonPerSec'), samePagesBalance: by('zramSamePages'), samePagesLaw };
+    runs[name] = { figures, prediction, pgsteal: by('pgstealAnonPerSec'), samePagesBalance: report.comparisons.find((c) => c.metric === 'zramSamePages'), samePagesLaw };
     process.stderr.write(
       `${name}: pgsteal_anon/s predicted ${prediction.pgstealAnonPerSec.toFixed(0)}, measured ${figures.pgstealAnonPerSec.toFixed(0)} ` +
         `(${((runs[name].pgsteal.relativeError ?? 0) * 100).toFixed(1)} %); kswapd ${figures.kswapdSteals} + direct ${figures.directSteals} steals over ${figures.pressure.seconds.toFixed(1)} s; kswapd CPU ${prediction.kswapdCpuShare.toFixed(2)} vs ` +
         `${(figures.kswapdCpuUs / 1e6 / figures.pressure.seconds).toFixed(2)}; eater µs/page before pressure ${figures.faultUs?.toFixed(1)} (baseline ${calibrated.calibration.costs.faultUs.toFixed(1)}); ` +
         `same_pages measured ${figures.samePagesFillGrowth}, ` +
-        `by the law on ${figures.pagesOutOverFill} pages out ${law}, by the memory balance ${runs[name].samePagesBalance.predicted}\n`,
+        `by the law on ${figures.pagesOutOverFill} pages out ${law}, by the memory balance ${runs[name].samePagesBalance?.predicted ?? 'n/a'}\n`,
     );
   };
 
@@ -86,7 +90,7 @@ await describeOnDevice('calibration on the device, predictions of other stock ru
     );
     const c = calibrated.calibration.costs;
     process.stderr.write(
-      `t1 ${c.t1Us.toFixed(1)} µs, fault ${c.faultUs.toFixed(1)} µs; t2 ${c.t2Points.map((p) => `${p.algorithm}/${p.dataClass}${p.ratio ?? ''} ${p.usPerPage.toFixed(1)}`).join(', ')}\n`,
+      `t1 ${c.t1Us.toFixed(1)} µs, t1 direct ${c.t1DirectUs?.toFixed(1) ?? 'not measured'} µs, fault ${c.faultUs.toFixed(1)} µs; t2 ${c.t2Points.map((p) => `${p.algorithm}/${p.dataClass}${p.ratio ?? ''} ${p.usPerPage.toFixed(1)}`).join(', ')}\n`,
     );
     const base = calibrated.baseline!;
     const self = predictEatRun(calibrated.calibration, facts, base.summary, base.figures);
@@ -120,6 +124,9 @@ await describeOnDevice('calibration on the device, predictions of other stock ru
     }
     for (const cell of calibrated.cells!.filter((c) => c.dataClass !== 'compressible')) expect(cell.samePages).toBe(256);
     expect(calibrated.calibration.costs.t1Us).toBeGreaterThan(0);
+    // the stock baseline makes the eater reclaim for itself, so the direct path is measured
+    expect(calibrated.calibration.version).toBe(2);
+    expect(calibrated.calibration.costs.t1DirectUs).toBeGreaterThanOrEqual(0);
     expect(calibrated.reused).toBe(false);
     expect(findCalibration(facts.name, facts.kernelRelease)?.createdAt).toBe(calibrated.calibration.createdAt);
   });
@@ -134,9 +141,9 @@ await describeOnDevice('calibration on the device, predictions of other stock ru
     expect((await device.run('ls /sys/block')).split(/\s+/).filter((n) => n.startsWith('zram'))).toEqual(['zram0']);
   });
 
-  // ±20 % does not hold on the emulated device: most steals there are direct
-  // reclaim by the eater, which costs it far less CPU per page than kswapd
-  // spends per steal, while the model charges both alike; and the emulator's
+  // ±20 % is not asserted on the emulated device: most steals there are direct
+  // reclaim by the eater, priced by the calibrated direct-reclaim cost since
+  // calibration version 2 (before, at kswapd's t1); and the emulator's
   // speed follows the host's load from one run to the next (docs/model.md,
   // "On the virtual device"). What holds in every run measured is the lower
   // side of the band: the model does not over-predict.

@@ -39,7 +39,8 @@ export interface DeviceFacts {
   name: string;
   kernelRelease: string;
   cpus: number;
-  zram: { algorithm: Algorithm; disksizeBytes: number };
+  /** disksize unknown (a record that does not carry it): the model does not cap the pages out by it. */
+  zram: { algorithm: Algorithm; disksizeBytes?: number };
 }
 
 export async function readDeviceFacts(device: Pick<Device, 'run' | 'serial'>): Promise<DeviceFacts> {

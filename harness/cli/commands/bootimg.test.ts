@@ -1,29 +1,15 @@
 /** `zlab bootimg`, run in-process on its own commander program. */
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBootImage, buildVendorBootImage, parseBootImage } from '../../deploy/bootimg.js';
+import { runCommand } from '../../testing/run-command.js';
 import { register as registerBootimg } from './bootimg.js';
 
 let dir: string;
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('zlab').exitOverride().configureOutput({ writeErr: () => undefined });
-  registerBootimg(program);
-  let out = '';
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString();
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'zlab', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+const run = (...args: string[]): Promise<string> => runCommand(registerBootimg, args);
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'zlab-cli-deploy-'));

@@ -1,33 +1,19 @@
 /** `zlab flash`, run in-process on its own commander program, against zlab's bootloader server. */
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBootImage } from '../../deploy/bootimg.js';
 import { startFastbootServer, type FastbootServer } from '../../deploy/fastboot-server.js';
 import { FlashRefusedError } from '../../deploy/flash.js';
+import { runCommand } from '../../testing/run-command.js';
 import { flashCommand, register as registerFlash } from './flash.js';
 
 let dir: string;
 let server: FastbootServer | undefined;
 const savedLab = process.env.ZLAB_LAB;
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('zlab').exitOverride().configureOutput({ writeErr: () => undefined });
-  registerFlash(program);
-  let out = '';
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString();
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'zlab', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
-}
+const run = (...args: string[]): Promise<string> => runCommand(registerFlash, args);
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'zlab-cli-deploy-'));

@@ -1,28 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { makeCalibration } from '../../model/calibration.js';
 import { CostsSchema } from '../../model/costs.js';
+import { runCommand } from '../../testing/run-command.js';
 import { register } from './model.js';
 
 /** Run `zlab model …` in-process and return what it printed on stdout. */
-async function zlab(...args: string[]): Promise<string> {
-  const program = new Command('zlab').exitOverride();
-  register(program);
-  let out = '';
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'zlab', 'model', ...args]);
-  } finally {
-    write.mockRestore();
-  }
-  return out;
-}
+const zlab = (...args: string[]): Promise<string> => runCommand(register, ['model', ...args]);
 
 describe('zlab model predict', () => {
   let dir: string;

@@ -1,6 +1,15 @@
 import type { Prediction } from '../analysis/model-divergence.js';
+import type { SamplerRecord } from '../collect/sampler-record.js';
+import { calibrationNotes, type Calibration } from '../model/calibration.js';
+import { findCalibration } from '../model/calibration-store.js';
+import { AlgorithmSchema } from '../model/device-profile.js';
+import { predictEatRun, type DeviceFacts } from '../model/device-calibration.js';
+import { eatRunFigures } from '../model/eat-run-figures.js';
+import type { MetricName as ModelMetric } from '../model/run-prediction.js';
 import type { LoadedPlan } from '../plan/load-plan.js';
 import type { Cell } from '../plan/matrix.js';
+import { errorMessage } from '../util/errors.js';
+import type { EaterSummary } from '../workload/eater-summary.js';
 
 /**
  * What every cell must show whatever the kernel: predictions of kind
@@ -18,4 +27,124 @@ export function cellPredictions(_loaded: LoadedPlan, _cell: Cell): Prediction[] 
     { metric: 'corrupt_pages', predicted: 0, low: 0, high: 0, kind: 'exact' },
     { metric: 'same_pages_error', predicted: 0, low: -SAME_PAGES_ALLOWANCE, high: SAME_PAGES_ALLOWANCE, kind: 'exact' },
   ];
+}
+
+/**
+ * The model's metrics under the report catalogue's names. Only those the
+ * catalogue measures the same way: pswpout is a total in the model and a rate
+ * in the catalogue, and same_pages is held exactly by same_pages_error.
+ */
+export const CATALOG_METRIC: Partial<Record<ModelMetric, string>> = {
+  pgstealAnonPerSec: 'pgsteal_anon_per_s',
+  pgstealFilePerSec: 'pgsteal_file_per_s',
+  kswapdCpuShare: 'kswapd_cpu_share',
+  kcompressdCpuShare: 'kcompressd_cpu_share',
+  allocstallPerSec: 'allocstall_per_s',
+  compressionRatio: 'compression_ratio',
+};
+
+/** What one finished job offers for a calibrated prediction. */
+export interface JobRun {
+  /** ro.product.* and the serial, as the collect stage records them. */
+  device: Record<string, unknown>;
+  kernelRelease: string;
+  summary: EaterSummary;
+  record: SamplerRecord;
+}
+
+export type CalibratedOutcome =
+  | { recorded: true; calibration: Calibration; predictions: Prediction[]; notes: string[] }
+  | { recorded: false; reason: string };
+
+/** The name a device's calibration is stored under: its model, else its serial (as `zlab model calibrate` names it). */
+export function calibrationDeviceName(device: Record<string, unknown>): string | undefined {
+  const model = device['ro.product.model'];
+  if (typeof model === 'string' && model.trim() !== '') return model.trim();
+  const serial = device.serial;
+  return typeof serial === 'string' && serial !== '' ? serial : undefined;
+}
+
+/**
+ * Calibrated predictions for one job of a stock kernel, from the calibration
+ * stored for its device and kernel release, with the model's own bands. No
+ * calibration, or a run the model cannot describe, gives a reason instead:
+ * a band is never made up.
+ */
+export function calibratedPredictions(run: JobRun, find: typeof findCalibration = findCalibration): CalibratedOutcome {
+  const name = calibrationDeviceName(run.device);
+  if (name === undefined) return { recorded: false, reason: 'the device has neither a model name nor a serial to look its calibration up by' };
+  const calibration = find(name, run.kernelRelease);
+  if (!calibration) {
+    return { recorded: false, reason: `no calibration for ${name} on ${run.kernelRelease}: no calibrated predictions (zlab model calibrate -s SERIAL)` };
+  }
+  // The model needs the design (threads, queue depth, fallback) of a kcompressd
+  // kernel; the run does not say it, so such a run gets no calibrated band.
+  const compressors = [...run.record.threads.values()].filter((t) => t.comm.startsWith('kcompressd')).length;
+  if (compressors > 0) {
+    return { recorded: false, reason: `${compressors} kcompressd thread(s) ran: the model's design parameters for this kernel are not known here, no calibrated predictions` };
+  }
+  const algorithm = AlgorithmSchema.safeParse(run.record.header.meta['zram0.comp_algorithm']);
+  if (!algorithm.success) return { recorded: false, reason: `zram0's compressor "${run.record.header.meta['zram0.comp_algorithm'] ?? ''}" is not one the model knows` };
+  if (!calibration.costs.t2Points.some((p) => p.algorithm === algorithm.data) && calibration.costs.t2Us === undefined) {
+    return { recorded: false, reason: `the calibration of ${name} on ${run.kernelRelease} has no t2 for ${algorithm.data}` };
+  }
+  if (!(run.record.header.ncpu > 0)) return { recorded: false, reason: 'the sampler record does not say how many CPUs the device has' };
+  // the record does not carry zram's disksize: the pages out are then not capped by it
+  const facts: DeviceFacts = { name, kernelRelease: run.kernelRelease, cpus: run.record.header.ncpu, zram: { algorithm: algorithm.data } };
+  let predictions: Prediction[];
+  try {
+    const figures = eatRunFigures(run.record, run.summary);
+    const model = predictEatRun(calibration, facts, run.summary, figures);
+    predictions = model.predictions.flatMap((p) => {
+      const metric = CATALOG_METRIC[p.metric];
+      return metric === undefined ? [] : [{ metric, predicted: p.value, low: p.low, high: p.high, kind: p.kind }];
+    });
+  } catch (err) {
+    return { recorded: false, reason: `the model cannot describe this run: ${errorMessage(err)}` };
+  }
+  return { recorded: true, calibration, predictions, notes: calibrationNotes(calibration) };
+}
+
+/** Where calibrated predictions go; the results store satisfies it. */
+export interface PredictionSink {
+  recordPrediction(runId: number, cellKey: string, prediction: Prediction): void;
+}
+
+/**
+ * After a passed job: record the calibrated predictions for its cell (a later
+ * job of the same cell replaces them), or say in a progress line why there are
+ * none. Never fails the job: a prediction that cannot be made is reported.
+ */
+export function recordJobPredictions(
+  store: PredictionSink,
+  runId: number,
+  job: { cellKey: string; eat?: { summary: EaterSummary; record: SamplerRecord }; environment?: { device: Record<string, unknown>; kernel: Record<string, unknown> } },
+  progress: (line: string) => void,
+  find: typeof findCalibration = findCalibration,
+): void {
+  const release = job.environment?.kernel.release;
+  if (!job.eat || !job.environment || typeof release !== 'string' || release === '') {
+    progress('no calibrated predictions: the job left no run or no kernel release');
+    return;
+  }
+  let outcome: CalibratedOutcome;
+  try {
+    outcome = calibratedPredictions({ device: job.environment.device, kernelRelease: release, summary: job.eat.summary, record: job.eat.record }, find);
+  } catch (err) {
+    outcome = { recorded: false, reason: `the calibration could not be read: ${errorMessage(err)}` };
+  }
+  if (!outcome.recorded) {
+    progress(outcome.reason);
+    return;
+  }
+  for (const p of outcome.predictions) store.recordPrediction(runId, job.cellKey, p);
+  progress(
+    `calibrated predictions from ${outcome.calibration.device}@${outcome.calibration.kernelRelease} (${outcome.calibration.createdAt}): ` +
+      outcome.predictions.map((p) => `${p.metric} ${fmt(p.predicted)} [${fmt(p.low)}, ${fmt(p.high)}]`).join(', '),
+  );
+  for (const note of outcome.notes) progress(`note: ${note}`);
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(3);
 }

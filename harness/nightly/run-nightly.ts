@@ -13,7 +13,7 @@ import { errorMessage } from '../util/errors.js';
 import { releasePool, resolveDevicePool, type PooledDevice } from './device-pool.js';
 import { type JobContext, jobStages, workDirFor } from './job-stages.js';
 import { NightKernels, resolvePlanKernels } from './kernel-deploy.js';
-import { cellPredictions } from './predictions.js';
+import { cellPredictions, recordJobPredictions } from './predictions.js';
 
 export interface NightlyOptions {
   storePath?: string;
@@ -104,6 +104,7 @@ export async function runNightly(loaded: LoadedPlan, options: NightlyOptions = {
           ...(context.eat ? { eaterSummary: context.eat.summary as unknown as Record<string, unknown> } : {}),
           ...(context.environment ? { environment: context.environment } : {}),
         });
+        if (result.ok) recordJobPredictions(store, run.id, { cellKey: job.cellKey, ...context }, context.progress);
         rmSync(context.workDir, { recursive: true, force: true });
         return result.ok ? { ok: true } : { ok: false, failureKind: result.failureKind!, error: result.error };
       },

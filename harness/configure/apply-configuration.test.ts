@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { join } from 'node:path';
+import { useTemporaryStateDir } from '../testing/temporary-state-dir.js';
 import { ZlabError } from '../util/errors.js';
 import { applyConfiguration, diffAgainst, discoverDevice, restoreConfiguration, withConfiguration } from './apply-configuration.js';
 import { parseConfiguration, parseConfigurationText } from './config-schema.js';
@@ -15,7 +14,7 @@ const ISSUE_YAML = 'zram:\n  algorithm: lz4\n  disksize: 2G\nvm:\n  swappiness: 
 
 const knobView = knobSummary;
 
-let stateDir: string;
+useTemporaryStateDir('zlab-state-');
 let fake: FakeDeviceRoot;
 const opts = () => ({ root: fake.root, handleSignals: false });
 
@@ -33,15 +32,8 @@ function interceptCall(device: DeviceShell, n: number, hook: (command: string, r
   };
 }
 
-beforeEach(() => {
-  stateDir = mkdtempSync(join(tmpdir(), 'zlab-state-'));
-  process.env.ZLAB_STATE_DIR = stateDir;
-});
-
 afterEach(() => {
   fake?.cleanup();
-  rmSync(stateDir, { recursive: true, force: true });
-  delete process.env.ZLAB_STATE_DIR;
 });
 
 describe('applyConfiguration', () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { useTemporaryStateDir } from '../testing/temporary-state-dir.js';
 import { applyConfiguration, discoverDevice, restoreConfiguration } from './apply-configuration.js';
 import { parseConfiguration } from './config-schema.js';
 import { createFakeDeviceRoot, type FakeDeviceRoot } from './fake-device-root.js';
@@ -18,22 +18,18 @@ import { loadSnapshot, snapshotPath } from './snapshot-store.js';
  */
 
 let fake: FakeDeviceRoot;
-let stateDir: string;
 let marker: string;
 const opts = () => ({ root: fake.root, handleSignals: false });
 
 beforeEach(() => {
   fake = createFakeDeviceRoot({ cpufreq: true, devfreq: true, selinux: true, lmkd: true });
   marker = join(fake.base, 'pwned');
-  stateDir = mkdtempSync(join(tmpdir(), 'zlab-state-'));
-  process.env.ZLAB_STATE_DIR = stateDir;
 });
 
 afterEach(() => {
   fake.cleanup();
-  rmSync(stateDir, { recursive: true, force: true });
-  delete process.env.ZLAB_STATE_DIR;
 });
+useTemporaryStateDir('zlab-state-');
 
 function expectNothingRan(): void {
   expect(existsSync(marker)).toBe(false);

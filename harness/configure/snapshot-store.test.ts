@@ -1,18 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { useTemporaryStateDir } from '../testing/temporary-state-dir.js';
 import { loadSnapshot, mergeSnapshot, removeSnapshot, saveSnapshot, serialDirName, snapshotPath, type Snapshot } from './snapshot-store.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'zlab-state-'));
-  process.env.ZLAB_STATE_DIR = dir;
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-  delete process.env.ZLAB_STATE_DIR;
-});
+const stateDir = useTemporaryStateDir('zlab-state-');
 
 const snap = (serial: string, value: string, path = '/proc/sys/vm/swappiness'): Snapshot => ({
   version: 1,
@@ -25,7 +17,7 @@ const snap = (serial: string, value: string, path = '/proc/sys/vm/swappiness'): 
 describe('snapshot store', () => {
   it('keeps one pending snapshot per device under the state folder, written atomically', () => {
     const path = saveSnapshot(snap('127.0.0.1:6520', '60'));
-    expect(path.startsWith(join(dir, 'snapshots'))).toBe(true);
+    expect(path.startsWith(join(stateDir(), 'snapshots'))).toBe(true);
     expect(readdirSync(dirname(path))).toEqual(['pending.json']);
     expect(loadSnapshot('127.0.0.1:6520')).toEqual(snap('127.0.0.1:6520', '60'));
     removeSnapshot('127.0.0.1:6520');

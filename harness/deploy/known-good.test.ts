@@ -1,22 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { useTemporaryStateDir } from '../testing/temporary-state-dir.js';
 import { UsageError } from '../util/errors.js';
 import { buildBootImage } from './bootimg.js';
 import { knownGoodDir, recordKnownGood, recordedKnownGood, resolveKnownGood } from './known-good.js';
 
-let work: string;
-const saved = process.env.ZLAB_STATE_DIR;
-beforeEach(() => {
-  work = mkdtempSync(join(tmpdir(), 'zlab-known-good-'));
-  process.env.ZLAB_STATE_DIR = work;
-});
-afterEach(() => {
-  if (saved === undefined) delete process.env.ZLAB_STATE_DIR;
-  else process.env.ZLAB_STATE_DIR = saved;
-  rmSync(work, { recursive: true, force: true });
-});
+const stateDir = useTemporaryStateDir('zlab-known-good-');
 
 const image = (cmdline: string) => buildBootImage({ headerVersion: 2, kernel: Buffer.from('kernel'), cmdline, name: 'board' });
 
@@ -33,7 +23,7 @@ describe('known-good images', () => {
 
   it("the lab's image wins over a recorded one, and must be a boot image", () => {
     recordKnownGood('dev1', image('recorded'), 'slot a');
-    const path = join(work, 'lab.img');
+    const path = join(stateDir(), 'lab.img');
     writeFileSync(path, image('lab'));
     expect(resolveKnownGood('dev1', path, undefined)).toMatchObject({ source: 'inventory', path });
     writeFileSync(path, Buffer.from('not an image at all, not at all'));

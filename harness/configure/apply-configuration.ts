@@ -6,7 +6,7 @@ import { parseDiscovery, type DeviceState } from './device-state.js';
 import { resolveConfiguration } from './resolve-configuration.js';
 import { parseSettingsOutput, settingsScript } from './settings-script.js';
 import { currentSetting, describeValue, snapshotSetting, verifySettings, type Setting } from './settings.js';
-import { guardSignals, type SignalGuard } from './signal-guard.js';
+import { guardSignals, type SignalGuard } from '../util/signal-guard.js';
 import { loadSnapshot, mergeSnapshot, removeSnapshot, saveSnapshot, snapshotPath, type Snapshot } from './snapshot-store.js';
 
 /*

@@ -5,7 +5,7 @@ import type { Device } from '../../device/device.js';
 import { type DeviceCliOptions, openSelectedDevice, withDeviceOptions } from '../device-options.js';
 import { applyConfiguration, discoverDevice, restoreConfiguration, type ApplyReport } from '../../configure/apply-configuration.js';
 import { parseConfigurationText, type Configuration } from '../../configure/config-schema.js';
-import { exitCodeForSignal } from '../../configure/signal-guard.js';
+import { exitCodeForSignal } from '../../util/signal-guard.js';
 import { UsageError, ZlabError, errorMessage } from '../../util/errors.js';
 import { printJson, reportError } from '../output.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { guardSignals } from '../../configure/signal-guard.js';
+import { guardSignals } from '../../util/signal-guard.js';
 import { runNightly } from '../../nightly/run-nightly.js';
 import { loadPlanFile } from '../../plan/load-plan.js';
 import { printJson } from '../output.js';

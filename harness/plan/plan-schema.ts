@@ -28,7 +28,7 @@ export const kernelSpecSchema = z.union([
   /** Whatever the device runs now: no deploy stage. */
   z.strictObject({ current: z.literal(true) }),
   /** A recipe under kernels/recipes, built by zlab. */
-  z.strictObject({ recipe: name }),
+  z.strictObject({ recipe: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a recipe name as in kernels/recipes (e.g. stock-6.12)') }),
   /** A prebuilt Android boot image. */
   z.strictObject({ image: z.string().min(1) }),
 ]);

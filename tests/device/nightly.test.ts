@@ -48,7 +48,7 @@ describe('the default nightly (README main command) on the virtual device', () =
       }
       const result = await zlab(['nightly', '--json', '--out', join(scratch, 'reports')], env);
       const summary = JSON.parse(result.stdout) as NightlySummary;
-      expect(summary.jobs).toBe(10);
+      expect(summary.jobs).toBe(8);
       expect(summary.failedJobs).toBe(0);
       for (const file of Object.values(summary.report)) expect(existsSync(file)).toBe(true);
 

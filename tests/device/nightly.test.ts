@@ -59,15 +59,17 @@ describe('the default nightly (README main command) on the virtual device', () =
       expect(colourVariety(decodePng(page.png))).toBeGreaterThan(20);
 
       const report = JSON.parse(readFileSync(summary.report.json, 'utf8')) as {
-        comparisons: Array<{ baseline: string; candidate: string; metrics: Array<{ metric: string; ratio: { estimate: number; low: number; high: number }; changed: boolean }> }>;
-        integrity: unknown;
+        comparisons: Array<{ baseline: string; candidate: string; metric: string; comparison: { ratio: { low: number; high: number }; significant: boolean } | null }>;
       };
-      const comparison = report.comparisons.find((c) => c.baseline.includes('/lz4/') && c.candidate.includes('/zstd/'));
-      expect(comparison).toBeDefined();
-      // zstd compresses the eater's 3:1 data harder than lz4: a difference whose CI excludes "no change".
-      const ratio = comparison!.metrics.find((m) => m.metric === 'compression_ratio')!;
-      expect(ratio.changed).toBe(true);
-      expect(ratio.ratio.low).toBeGreaterThan(1);
+      // zstd costs kswapd several times lz4's CPU per page (the eater's data is
+      // calibrated to the same ratio for both): the A/B must show a difference
+      // whose CI excludes "no change" in at least one headline metric.
+      const ab = report.comparisons.filter((c) => c.baseline.includes('/lz4/') && c.candidate.includes('/zstd/'));
+      expect(ab.length).toBeGreaterThan(0);
+      const called = ab.filter((c) => c.comparison?.significant);
+      process.stderr.write(`[nightly] lz4 vs zstd: ${ab.map((c) => `${c.metric} ${c.comparison ? `[${c.comparison.ratio.low.toFixed(3)}, ${c.comparison.ratio.high.toFixed(3)}]${c.comparison.significant ? ' changed' : ''}` : 'n/a'}`).join('; ')}\n`);
+      expect(called.map((c) => c.metric)).not.toEqual([]);
+      for (const c of called) expect(c.comparison!.ratio.low > 1 || c.comparison!.ratio.high < 1).toBe(true);
       expect(readFileSync(summary.report.junit, 'utf8')).toMatch(/<testsuites[\s>]/);
       expect(readFileSync(summary.report.markdown, 'utf8')).toMatch(/lz4/);
     },

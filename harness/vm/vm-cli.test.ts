@@ -1,6 +1,5 @@
 /** `zlab vm` argument handling and listing; nothing here boots a VM. */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from '../cli/commands/vm.js';
+import { runCommand } from '../testing/run-command.js';
 import { type VmState, vmStateSchema } from './vm-state.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,20 +23,8 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command('zlab').exitOverride().configureOutput({ writeErr: () => undefined });
-  register(program);
-  let out = '';
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString();
-    return true;
-  });
-  try {
-    await program.parseAsync(['node', 'zlab', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out;
+function run(...args: string[]): Promise<string> {
+  return runCommand(register, args);
 }
 
 describe('zlab vm', () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { useTemporaryStateDir } from '../testing/temporary-state-dir.js';
@@ -184,29 +185,31 @@ describe('applyConfiguration', () => {
 
   it('restores on SIGINT during apply and says it was interrupted', async () => {
     setup();
+    const signals = new EventEmitter();
     const before = await discoverDevice(fake.device, opts());
     const device = interceptCall(fake.device, 2, (command, real) => {
-      process.emit('SIGINT', 'SIGINT');
+      signals.emit('SIGINT', 'SIGINT');
       return real(command);
     });
-    const err = await applyConfiguration(device, parseConfigurationText(ISSUE_YAML), { root: fake.root }).catch((e: unknown) => e);
+    const err = await applyConfiguration(device, parseConfigurationText(ISSUE_YAML), { root: fake.root, signalSource: signals }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ZlabError);
     expect((err as ZlabError).details.signal).toBe('SIGINT');
     expect((err as Error).message).toBe('interrupted by SIGINT; the device was restored');
     expect(knobView(await discoverDevice(fake.device, opts()))).toEqual(knobView(before));
-    expect(process.listenerCount('SIGINT')).toBe(0);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
   });
 
   it('stops before any change on SIGTERM during discovery', async () => {
     setup();
+    const signals = new EventEmitter();
     const device = interceptCall(fake.device, 1, (command, real) => {
-      process.emit('SIGTERM', 'SIGTERM');
+      signals.emit('SIGTERM', 'SIGTERM');
       return real(command);
     });
-    await expect(applyConfiguration(device, parseConfigurationText(ISSUE_YAML), { root: fake.root })).rejects.toThrow('interrupted by SIGTERM; nothing was changed');
+    await expect(applyConfiguration(device, parseConfigurationText(ISSUE_YAML), { root: fake.root, signalSource: signals })).rejects.toThrow('interrupted by SIGTERM; nothing was changed');
     expect(fake.device.calls).toHaveLength(1);
     expect(loadSnapshot(fake.device.serial)).toBeNull();
-    expect(process.listenerCount('SIGTERM')).toBe(0);
+    expect(signals.listenerCount('SIGTERM')).toBe(0);
   });
 
   it('is idempotent: applying again changes nothing and keeps the first snapshot', async () => {

@@ -6,7 +6,7 @@ import { parseDiscovery, type DeviceState } from './device-state.js';
 import { resolveConfiguration } from './resolve-configuration.js';
 import { parseSettingsOutput, settingsScript } from './settings-script.js';
 import { currentSetting, describeValue, snapshotSetting, verifySettings, type Setting } from './settings.js';
-import { guardSignals, type SignalGuard } from '../util/signal-guard.js';
+import { guardSignals, type SignalGuard, type SignalSource } from '../util/signal-guard.js';
 import { loadSnapshot, mergeSnapshot, removeSnapshot, saveSnapshot, snapshotPath, type Snapshot } from './snapshot-store.js';
 
 /*
@@ -18,6 +18,8 @@ import { loadSnapshot, mergeSnapshot, removeSnapshot, saveSnapshot, snapshotPath
 export interface ConfigureOptions extends ScriptOptions {
   /** Hold SIGINT/SIGTERM while the device is being changed and restore on them (default true). */
   handleSignals?: boolean;
+  /** Where those signals come from (default: this process). */
+  signalSource?: SignalSource;
   /** For one apply or restore script (swapoff of a full zram device takes a while). Default 5 minutes. */
   timeoutMs?: number;
   /** Progress lines for a person (the CLI writes them to stderr). */
@@ -86,7 +88,7 @@ async function writeBack(device: DeviceShell, settings: Setting[], options: Conf
 export async function applyConfiguration(device: DeviceShell, config: Configuration, options: ConfigureOptions = {}): Promise<ApplyReport> {
   const serial = device.serial;
   // Held from the start, so that a signal can never fall between the snapshot and the change.
-  const guard: SignalGuard | null = options.handleSignals === false ? null : guardSignals();
+  const guard: SignalGuard | null = options.handleSignals === false ? null : guardSignals(undefined, options.signalSource);
   try {
     const before = await discoverDevice(device, options);
     const wanted = resolveConfiguration(config, before);
@@ -169,7 +171,7 @@ export async function restoreConfiguration(device: DeviceShell, options: Configu
   const serial = device.serial;
   const snapshot = loadSnapshot(serial);
   if (!snapshot) return { serial, restored: false, knobs: [] };
-  const guard = options.handleSignals === false ? null : guardSignals();
+  const guard = options.handleSignals === false ? null : guardSignals(undefined, options.signalSource);
   try {
     await writeBack(device, snapshot.settings, options);
   } catch (err) {

@@ -12,9 +12,15 @@ export interface SignalGuard {
   release(): void;
 }
 
+/** Where signals come from: this process by default; tests pass their own emitter so that no real signal handler (of jest or of a child-process library) sees them. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
 const EXIT_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
 
-export function guardSignals(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): SignalGuard {
+export function guardSignals(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'], source: SignalSource = process): SignalGuard {
   const controller = new AbortController();
   let received: NodeJS.Signals | null = null;
   const handler = (sig: NodeJS.Signals) => {
@@ -26,14 +32,14 @@ export function guardSignals(signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']):
     process.stderr.write(`zlab: ${sig}: restoring the device configuration before exiting (repeat to exit at once)\n`);
     controller.abort(new Error(`interrupted by ${sig}`));
   };
-  for (const s of signals) process.on(s, handler);
+  for (const s of signals) source.on(s, handler);
   return {
     get received() {
       return received;
     },
     signal: controller.signal,
     release() {
-      for (const s of signals) process.off(s, handler);
+      for (const s of signals) source.off(s, handler);
     },
   };
 }

@@ -1,15 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBootImage } from '../deploy/bootimg.js';
+import { buildBootImage, parseBootImage } from '../deploy/bootimg.js';
 import type { DeployRequest, DeployResult } from '../deploy/deploy.js';
 import { parseProcVersion } from '../deploy/kernel-identity.js';
 import type { KernelBuild } from '../kernel/build.js';
 import { parsePlanText } from '../plan/load-plan.js';
+import { useTemporaryStateDir } from '../testing/temporary-state-dir.js';
 import { ZlabError } from '../util/errors.js';
 import { type KernelDeviceOps, NightKernels, type ResolvedKernel, checkBootImageFile, resolvePlanKernels } from './kernel-deploy.js';
 
+useTemporaryStateDir('zlab-kernel-deploy-state-');
 let work: string;
 beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), 'zlab-kernel-deploy-'));
@@ -85,6 +87,26 @@ describe('the deploy stage', () => {
     expect(await kernels.ensure('candidate', target)).toMatchObject({ action: 'deployed', identity: expect.stringContaining('#2') });
     expect(await kernels.ensure('candidate', target)).toMatchObject({ action: 'skipped' });
     expect(device.state.deploys).toEqual([other]);
+  });
+
+  it("runs a recipe's kernel inside the device's own image: its ramdisk, command line and product stay", async () => {
+    const goodPath = join(work, 'device-good.img');
+    writeFileSync(goodPath, buildBootImage({ headerVersion: 2, kernel: Buffer.from(`\0\0Linux version ${banner(1)}\n\0`), ramdisk: Buffer.from('device ramdisk'), cmdline: 'console=ttyS0 board=vd', name: '' }));
+    writeFileSync(`${goodPath}.zlab.json`, '{"product": "zlab_vd"}');
+    const recipeImage = imageFile('recipe', 5, 'console=ttyS0', '');
+    const device = fakeDevice(goodPath, goodPath);
+    const resolved = new Map<string, ResolvedKernel>([['patched', { name: 'patched', kind: 'recipe', recipe: 'kcompressd-6.12', inputHash: 'abc', cached: true, ...checkBootImageFile(recipeImage) }]]);
+    const kernels = new NightKernels(resolved, { deployTimeoutMs: 900_000, ops: device.ops });
+
+    const first = await kernels.ensure('patched', target);
+    expect(first).toMatchObject({ action: 'deployed', identity: expect.stringContaining('#5'), image: { cmdline: 'console=ttyS0 board=vd' } });
+    const flashed = parseBootImage(readFileSync(device.state.deploys[0]!));
+    expect(flashed.ramdisk.toString()).toBe('device ramdisk');
+    expect(flashed.kernel).toEqual(parseBootImage(readFileSync(recipeImage)).kernel);
+    expect(checkBootImageFile(device.state.deploys[0]!).product).toBe('zlab_vd');
+    // The same kernel on the same device is the same file: the next job skips the deploy.
+    expect(await kernels.ensure('patched', target)).toMatchObject({ action: 'skipped' });
+    expect(device.state.deploys).toHaveLength(1);
   });
 
   it('tells apart two images of one kernel build by their command lines', async () => {
@@ -218,10 +240,11 @@ workloads: { w: { size: 10% } }
     const anonymous = imageFile('anonymous', 1, 'console=ttyS0', '');
     const loaded = parsePlanText(planText(`{ a: { image: ${anonymous} } }`), 'plan.yaml');
     await expect(resolvePlanKernels(loaded)).rejects.toMatchObject({ kind: 'plan', message: expect.stringMatching(/^kernels\.a\.image: .*anonymous\.img declares no target product/) });
-    const built = resolvePlanKernels(parsePlanText(planText('{ r: { recipe: stock } }'), 'plan.yaml'), {
+    // A recipe's kernel goes into each device's own image, which carries the product: no product needed.
+    const built = await resolvePlanKernels(parsePlanText(planText('{ r: { recipe: stock } }'), 'plan.yaml'), {
       build: async (recipe) => ({ recipe, inputHash: 'abcdef0123456789', bootImage: anonymous, kernelRelease: 'x', cached: true, buildSeconds: 0 }) as KernelBuild,
     });
-    await expect(built).rejects.toThrow(/^kernels\.r\.recipe: .*declares no target product/);
+    expect(built.get('r')).toMatchObject({ kind: 'recipe', product: null });
     expect((await resolvePlanKernels(loaded, { productFromLab: true })).get('a')).toMatchObject({ kind: 'image', product: null });
     writeFileSync(`${anonymous}.zlab.json`, '{"product": "zlab_x86_64"}');
     expect((await resolvePlanKernels(loaded)).get('a')).toMatchObject({ product: 'zlab_x86_64' });

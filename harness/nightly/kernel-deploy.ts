@@ -12,6 +12,7 @@ import { readRunningIdentity } from '../deploy/verify.js';
 import { type KernelBuild, buildKernel } from '../kernel/build.js';
 import { loadRecipe } from '../kernel/recipe.js';
 import type { Inventory } from '../lab/inventory.js';
+import { kernelInDeviceImage } from './device-image.js';
 import type { LoadedPlan } from '../plan/load-plan.js';
 import { ZlabError, errorMessage } from '../util/errors.js';
 
@@ -126,7 +127,7 @@ export async function resolvePlanKernels(loaded: LoadedPlan, options: ResolveOpt
       } catch (err) {
         throw new ZlabError('plan', `kernels.${name}.recipe: the boot image of ${spec.recipe} is not usable: ${errorMessage(err)}`);
       }
-      requireProduct(image, `kernels.${name}.recipe`, options);
+      // No product check: a recipe's kernel is placed into each device's own image (kernelInDeviceImage).
       say(`kernel ${name}: ${spec.recipe} ${built.cached ? 'cached' : `built in ${Math.round(built.buildSeconds)} s`} (${built.kernelRelease}, ${built.inputHash.slice(0, 12)})`);
       resolved.set(name, { name, kind: 'recipe', recipe: spec.recipe, inputHash: built.inputHash, cached: built.cached, ...image });
     }
@@ -240,6 +241,16 @@ export class NightKernels {
     return checkBootImageFile(known.path);
   }
 
+  /** The recipe's kernel inside `target`'s known-good boot image (its ramdisk, command line and product). */
+  private recipeImageFor(kernel: ResolvedKernel & { kind: 'recipe' }, target: KernelTarget): CheckedImage {
+    const good = this.knownGoodImage(target);
+    try {
+      return checkBootImageFile(kernelInDeviceImage(kernel.path, good.path, good.product, target.serial));
+    } catch (err) {
+      throw new ZlabError('kernel', `kernel ${kernel.name}: cannot put the kernel of ${kernel.recipe} into ${target.serial}'s known-good image ${good.path}: ${errorMessage(err)}`);
+    }
+  }
+
   /**
    * Make `target` run the kernel named `kernelName`: nothing for `current` on
    * a device not flashed tonight; a skip when it already runs the image; else
@@ -256,7 +267,7 @@ export class NightKernels {
       if (!state) return { kernel: kernelName, action: 'current', image: null, identity: null };
       image = this.knownGoodImage(target);
       knownGood = true;
-    } else image = kernel;
+    } else image = kernel.kind === 'recipe' ? this.recipeImageFor(kernel, target) : kernel;
 
     const running = await this.ops.running(target);
     const same = state && state.onSha !== null ? state.onSha === image.sha256 && identityDifferences(running.identity, image.identity).length === 0 : runsImage(running, image);

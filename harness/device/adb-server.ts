@@ -25,6 +25,18 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
+/**
+ * Make sure the lab's shared adb server runs on `port`, starting it as any adb
+ * command would (`adb start-server` returns at once when it already runs).
+ */
+export async function ensureAdbServer(port: number): Promise<void> {
+  const result = await execa('adb', ['-P', String(port), 'start-server'], { reject: false, timeout: 30_000, stdin: 'ignore' });
+  if (result.failed) {
+    const why = result.timedOut ? 'no answer within 30 s' : String(result.stderr || result.stdout || result.shortMessage).trim();
+    throw new ZlabError('infrastructure', `could not start the adb server on 127.0.0.1:${port}: ${why}`, { port });
+  }
+}
+
 export interface AdbServer {
   readonly port: number;
   readonly pid: number;

@@ -1,5 +1,5 @@
 import { type AdbServerAddress, defaultAdbServer, parseAdbServer } from '../device/adb-host.js';
-import { defaultAdbPort } from '../device/adb-server.js';
+import { defaultAdbPort, ensureAdbServer } from '../device/adb-server.js';
 import { Device } from '../device/device.js';
 import { listAttachedDevices } from '../device/discovery.js';
 import { type Inventory, labelsOf } from '../lab/inventory.js';
@@ -37,6 +37,8 @@ export async function resolveDevicePool(
         for (let i = 0; i < selector.virtual.count; i++) {
           const name = `${prefix}-${index}-${i}`;
           progress(`starting a virtual device (${selector.virtual.memory}, ${selector.virtual.cpus} CPUs)`);
+          // The virtual device joins the lab's adb server, as a phone would; on a fresh machine none runs yet.
+          await ensureAdbServer(defaultAdbPort());
           const vm = await startVirtualDevice(
             // Owned by this process: a nightly that dies takes its virtual device with it.
             { name, memory: selector.virtual.memory, cpus: selector.virtual.cpus, adbServerPort: defaultAdbPort(), ownerPid: process.pid },

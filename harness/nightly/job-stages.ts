@@ -11,6 +11,7 @@ import type { PlannedJob } from '../plan/matrix.js';
 import type { Stage } from '../runner/pipeline.js';
 import { ZlabError } from '../util/errors.js';
 import type { KernelDeployment, NightKernels } from './kernel-deploy.js';
+import { coolDown, watchTemperature } from './thermal-guard.js';
 import { stopLeftoverTools } from '../workload/device-tools.js';
 import { runEat, type EatResult } from '../workload/eat-run.js';
 import { samePagesCheck } from '../workload/same-pages-check.js';
@@ -78,7 +79,7 @@ export function jobStages(loaded: LoadedPlan): Array<Stage<JobContext>> {
       timeoutMs: seconds(loaded.plan.thermal.cooldownSeconds + loaded.plan.thermal.maxWaitSeconds + 60),
       timeoutKind: 'device',
       async run(ctx, signal) {
-        await coolDown(ctx, signal);
+        await coolDown(ctx.device, loaded.plan.thermal, ctx.progress, signal);
       },
     },
     {
@@ -87,7 +88,18 @@ export function jobStages(loaded: LoadedPlan): Array<Stage<JobContext>> {
       async run(ctx, signal) {
         const request = loaded.workloads[ctx.job.cell.workload]!;
         await mkdir(ctx.workDir, { recursive: true });
-        ctx.eat = await runEat(ctx.device, request, { localDir: ctx.workDir, progress: ctx.progress, signal });
+        const limit = loaded.plan.thermal.abortAboveCelsius;
+        if (limit === undefined) {
+          ctx.eat = await runEat(ctx.device, request, { localDir: ctx.workDir, progress: ctx.progress, signal });
+          return;
+        }
+        const watch = watchTemperature(ctx.device, limit, signal);
+        try {
+          ctx.eat = await runEat(ctx.device, request, { localDir: ctx.workDir, progress: ctx.progress, signal: watch.signal });
+        } finally {
+          // Throws the thermal abort (instead of the run's own error) when the device got too hot.
+          await watch.finish();
+        }
       },
     },
     {
@@ -138,47 +150,6 @@ async function describeEnvironment(ctx: JobContext): Promise<void> {
     kernel: { release, version, cmdline, spec: ctx.loaded.plan.kernels[ctx.job.cell.kernel], ...(ctx.deployment ? { deployment: ctx.deployment } : {}) },
     config: { name: ctx.job.cell.configuration, requested: ctx.loaded.plan.configurations[ctx.job.cell.configuration], changes: ctx.applied?.changes ?? [] },
   };
-}
-
-/**
- * Wait the plan's cool-down, then until every thermal zone is below the
- * limit (a device without zones, like the virtual one, only waits the time).
- */
-async function coolDown(ctx: JobContext, signal: AbortSignal): Promise<void> {
-  const thermal = ctx.loaded.plan.thermal;
-  await sleep(seconds(thermal.cooldownSeconds), signal);
-  if (thermal.belowCelsius === undefined) return;
-  const deadline = Date.now() + seconds(thermal.maxWaitSeconds);
-  for (;;) {
-    const hottest = await hottestZoneCelsius(ctx.device);
-    if (hottest === null || hottest < thermal.belowCelsius) return;
-    if (Date.now() > deadline) {
-      throw new ZlabError('device', `still ${hottest.toFixed(1)} °C after ${thermal.maxWaitSeconds} s of cool-down (limit ${thermal.belowCelsius} °C)`);
-    }
-    ctx.progress(`cooling down: ${hottest.toFixed(1)} °C`);
-    await sleep(5000, signal);
-  }
-}
-
-export async function hottestZoneCelsius(device: Device): Promise<number | null> {
-  const out = await device.run('cat /sys/class/thermal/thermal_zone*/temp 2>/dev/null; true');
-  const temps = out
-    .split('\n')
-    .map((l) => Number(l.trim()))
-    .filter((v) => Number.isFinite(v) && v > 0)
-    .map((milli) => milli / 1000);
-  return temps.length ? Math.max(...temps) : null;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }
 
 export function workDirFor(root: string, job: PlannedJob): string {

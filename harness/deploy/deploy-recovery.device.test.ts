@@ -5,58 +5,38 @@
  * known-good image, reporting the rung and the time. A one-shot kernel that
  * hangs is rescued by a power cycle alone.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AdbServer, startAdbServer } from '../device/adb-server.js';
 import { slotDirFor } from '../vm/bootloader-mode.js';
-import { type VirtualDeviceInfo, startVirtualDevice, stopAllVirtualDevices, virtualDeviceStatus } from '../vm/api.js';
+import { virtualDeviceStatus } from '../vm/api.js';
 import { parseBootImage, repackBootImage } from './bootimg.js';
 import { deployKernel } from './deploy.js';
 import { readSlotState } from './fastboot-slots.js';
 import { kernelImageIdentity } from './kernel-identity.js';
+import { usePrivateLab } from '../testing/private-lab.js';
 
-const BOOT_MS = 240_000;
-let server: AdbServer;
-let work: string;
-let vm: VirtualDeviceInfo;
-const savedState = process.env.ZLAB_STATE_DIR;
-
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'zlab-deploy-recovery-'));
-  process.env.ZLAB_STATE_DIR = join(work, 'state');
-  server = await startAdbServer();
-  vm = await startVirtualDevice({ adbServerPort: server.port });
-}, BOOT_MS + 60_000);
-
-afterAll(async () => {
-  await stopAllVirtualDevices().catch(() => undefined);
-  await server?.stop();
-  if (savedState === undefined) delete process.env.ZLAB_STATE_DIR;
-  else process.env.ZLAB_STATE_DIR = savedState;
-  rmSync(work, { recursive: true, force: true });
-}, 60_000);
+const lab = usePrivateLab('zlab-deploy-recovery-', { virtualDevice: true });
 
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('deploying a kernel that does not boot', () => {
   it('times out, recovers to the known-good image by flashing it (rung 3), and says so within the bound', async () => {
-    const slotA = readFileSync(join(slotDirFor(vm.vmDir), 'boot_a.img'));
+    const slotA = readFileSync(join(slotDirFor(lab.vm.vmDir), 'boot_a.img'));
     const good = parseBootImage(slotA);
     // Half a kernel: the setup header (and its version string) survive, the payload does not.
-    const broken = join(work, 'truncated-kernel.img');
+    const broken = join(lab.work, 'truncated-kernel.img');
     writeFileSync(broken, repackBootImage(good, { kernel: good.kernel.subarray(0, Math.floor(good.kernel.length / 2)) }));
 
     // Room for a slow boot of the good kernel under TCG, yet short enough for CI.
-    const bootTimeoutMs = Math.max(60_000, Math.ceil((vm.bootSeconds ?? 30) * 2.5) * 1000);
+    const bootTimeoutMs = Math.max(60_000, Math.ceil((lab.vm.bootSeconds ?? 30) * 2.5) * 1000);
     const bound = (3 * bootTimeoutMs + 3 * 90_000) / 1000;
     const lines: string[] = [];
     const result = await deployKernel({
-      serial: vm.serial,
-      adbServerPort: server.port,
+      serial: lab.vm.serial,
+      adbServerPort: lab.server.port,
       imagePath: broken,
       bootTimeoutMs,
       progress: (line) => lines.push(line),
@@ -75,24 +55,24 @@ describe('deploying a kernel that does not boot', () => {
 
     // The known-good image was recorded from the seeded slot before the flash, and is what the slot holds again.
     expect(result.knownGood).toMatchObject({ source: 'recorded', sha256: sha(slotA) });
-    const slots = readSlotState(slotDirFor(vm.vmDir));
+    const slots = readSlotState(slotDirFor(lab.vm.vmDir));
     expect(slots.slots[slots.active]?.sha256).toBe(sha(slotA));
     // The device is back on adb, on its serial, running the known-good kernel.
     expect(result.identity.release).toBe(kernelImageIdentity(good.kernel).release);
-    const version = await execa('adb', ['-P', String(server.port), '-s', vm.serial, 'shell', 'cat /proc/version'], { timeout: 30_000 });
-    expect(version.stdout).toContain(`Linux version ${vm.kernelRelease}`);
-    expect(virtualDeviceStatus(vm.serial).state).toBe('device');
+    const version = await execa('adb', ['-P', String(lab.server.port), '-s', lab.vm.serial, 'shell', 'cat /proc/version'], { timeout: 30_000 });
+    expect(version.stdout).toContain(`Linux version ${lab.vm.kernelRelease}`);
+    expect(virtualDeviceStatus(lab.vm.serial).state).toBe('device');
   }, 15 * 60_000);
 
   it('a one-shot kernel that hangs: the boot times out and a power cycle brings back the slot (rung 2)', async () => {
-    const slots = readSlotState(slotDirFor(vm.vmDir));
+    const slots = readSlotState(slotDirFor(lab.vm.vmDir));
     const active = parseBootImage(readFileSync(slots.slots[slots.active]!.path));
     // No init to run and panic=0: the kernel stops and waits forever, adb never comes.
     const cmdline = `${active.cmdline.replace(/\bpanic=-?\d+/, '')} panic=0 rdinit=/zlab-no-such-init`;
-    const hanging = join(work, 'hanging.img');
+    const hanging = join(lab.work, 'hanging.img');
     writeFileSync(hanging, repackBootImage(active, { cmdline }));
     const bootTimeoutMs = 60_000;
-    const result = await deployKernel({ serial: vm.serial, adbServerPort: server.port, imagePath: hanging, oneShot: true, bootTimeoutMs, recoveryBootTimeoutMs: 240_000 });
+    const result = await deployKernel({ serial: lab.vm.serial, adbServerPort: lab.server.port, imagePath: hanging, oneShot: true, bootTimeoutMs, recoveryBootTimeoutMs: 240_000 });
     process.stderr.write(`one-shot hang: rung ${result.rungNumber} (${result.rung}) after ${result.totalSeconds} s\n`);
     expect(result.failure).toMatch(/within 60 s/);
     expect(result.attempts.map((a) => [a.rung, a.outcome])).toEqual([
@@ -101,8 +81,8 @@ describe('deploying a kernel that does not boot', () => {
     ]);
     expect(result).toMatchObject({ deployed: false, rung: 'power-cycle', rungNumber: 2, flash: { oneShot: true, slot: null } });
     // Nothing was written: the slots are as before.
-    expect(readSlotState(slotDirFor(vm.vmDir))).toEqual(slots);
-    const procCmdline = await execa('adb', ['-P', String(server.port), '-s', vm.serial, 'shell', 'cat /proc/cmdline'], { timeout: 30_000 });
+    expect(readSlotState(slotDirFor(lab.vm.vmDir))).toEqual(slots);
+    const procCmdline = await execa('adb', ['-P', String(lab.server.port), '-s', lab.vm.serial, 'shell', 'cat /proc/cmdline'], { timeout: 30_000 });
     expect(procCmdline.stdout).not.toContain('rdinit=/zlab-no-such-init');
   }, 15 * 60_000);
 });

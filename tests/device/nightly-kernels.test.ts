@@ -4,54 +4,34 @@
  * word (no kernel build). Each job must run on its kernel, and the night must
  * leave the VM on its known-good image.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBootImage, repackBootImage } from '../../harness/deploy/bootimg.js';
 import { readSlotState } from '../../harness/deploy/fastboot-slots.js';
-import { type AdbServer, startAdbServer } from '../../harness/device/adb-server.js';
 import { runNightly } from '../../harness/nightly/run-nightly.js';
 import { parsePlanText } from '../../harness/plan/load-plan.js';
 import { ResultsStore } from '../../harness/store/results-store.js';
 import { slotDirFor } from '../../harness/vm/bootloader-mode.js';
-import { type VirtualDeviceInfo, startVirtualDevice, stopAllVirtualDevices } from '../../harness/vm/api.js';
+import { usePrivateLab } from '../../harness/testing/private-lab.js';
 
 const TOKEN = 'zlab.nightly_kernel=tagged';
-let server: AdbServer;
-let work: string;
-let vm: VirtualDeviceInfo;
-const savedState = process.env.ZLAB_STATE_DIR;
 const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'zlab-nightly-kernels-'));
-  process.env.ZLAB_STATE_DIR = join(work, 'state');
-  server = await startAdbServer();
-  vm = await startVirtualDevice({ adbServerPort: server.port });
-}, 300_000);
-
-afterAll(async () => {
-  await stopAllVirtualDevices().catch(() => undefined);
-  await server?.stop();
-  if (savedState === undefined) delete process.env.ZLAB_STATE_DIR;
-  else process.env.ZLAB_STATE_DIR = savedState;
-  rmSync(work, { recursive: true, force: true });
-}, 60_000);
+const lab = usePrivateLab('zlab-nightly-kernels-', { virtualDevice: true });
 
 describe('a nightly with a current and an image kernel on the virtual device', () => {
   it('runs each job on its kernel and ends on the known-good image', async () => {
-    const slotA = readFileSync(join(slotDirFor(vm.vmDir), 'boot_a.img'));
+    const slotA = readFileSync(join(slotDirFor(lab.vm.vmDir), 'boot_a.img'));
     const good = parseBootImage(slotA);
-    const tagged = join(work, 'tagged.img');
+    const tagged = join(lab.work, 'tagged.img');
     writeFileSync(tagged, repackBootImage(good, { cmdline: `${good.cmdline} ${TOKEN}` }));
 
     const loaded = parsePlanText(
       `
 name: kernels-ab
-devices: [{ serial: "${vm.serial}", adbServer: "${server.port}" }]
+devices: [{ serial: "${lab.vm.serial}", adbServer: "${lab.server.port}" }]
 kernels:
   stock: { current: true }
   tagged: { image: ${tagged} }
@@ -63,11 +43,11 @@ repetitions: 1
 order: interleaved
 timeouts: { deploy: 600 }
 `,
-      join(work, 'kernels-ab.yaml'),
+      join(lab.work, 'kernels-ab.yaml'),
     );
     const lines: string[] = [];
-    const storePath = join(work, 'results.sqlite');
-    const result = await runNightly(loaded, { storePath, outRoot: join(work, 'reports'), progress: (line) => lines.push(line) });
+    const storePath = join(lab.work, 'results.sqlite');
+    const result = await runNightly(loaded, { storePath, outRoot: join(lab.work, 'reports'), progress: (line) => lines.push(line) });
     process.stderr.write(`${lines.join('\n')}\n`);
 
     const store = ResultsStore.open(storePath);
@@ -91,9 +71,9 @@ timeouts: { deploy: 600 }
     }
 
     // The end of the night: the VM's active slot holds the known-good image and it runs it.
-    const slots = readSlotState(slotDirFor(vm.vmDir));
+    const slots = readSlotState(slotDirFor(lab.vm.vmDir));
     expect(slots.slots[slots.active]?.sha256).toBe(sha(slotA));
-    const cmdline = await execa('adb', ['-P', String(server.port), '-s', vm.serial, 'shell', 'cat /proc/cmdline'], { timeout: 30_000 });
+    const cmdline = await execa('adb', ['-P', String(lab.server.port), '-s', lab.vm.serial, 'shell', 'cat /proc/cmdline'], { timeout: 30_000 });
     expect(cmdline.stdout).not.toContain(TOKEN);
     expect(lines.some((l) => /known-good kernel (restored|kept)/.test(l))).toBe(true);
   }, 25 * 60_000);

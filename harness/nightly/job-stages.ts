@@ -6,10 +6,11 @@ import { toAnalysisSeries } from '../collect/analysis-series.js';
 import { applyConfiguration, restoreConfiguration, type ApplyReport } from '../configure/apply-configuration.js';
 import type { Configuration } from '../configure/config-schema.js';
 import type { Device } from '../device/device.js';
+import { readKcompressdKnobs } from '../model/kcompressd-design.js';
 import type { LoadedPlan } from '../plan/load-plan.js';
 import type { PlannedJob } from '../plan/matrix.js';
 import type { Stage } from '../runner/pipeline.js';
-import { ZlabError } from '../util/errors.js';
+import { ZlabError, errorMessage } from '../util/errors.js';
 import type { KernelDeployment, NightKernels } from './kernel-deploy.js';
 import { coolDown, watchTemperature } from './thermal-guard.js';
 import { stopLeftoverTools } from '../workload/device-tools.js';
@@ -139,15 +140,25 @@ function collect(ctx: JobContext): void {
   ctx.metrics = Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));
 }
 
-async function describeEnvironment(ctx: JobContext): Promise<void> {
+/** What the job ran on: device properties, the kernel (with its kcompressd knobs, null on a stock kernel) and the configuration. */
+export async function describeEnvironment(ctx: Pick<JobContext, 'device' | 'loaded' | 'job' | 'deployment' | 'applied' | 'environment' | 'progress'>): Promise<void> {
   const props = await ctx.device.getProperties();
   const version = (await ctx.device.run('cat /proc/version')).trim();
   const release = (await ctx.device.run('uname -r')).trim();
   const cmdline = (await ctx.device.run('cat /proc/cmdline')).trim();
+  // The kernel's kcompressd design as the run had it (the configuration is restored after collect); null on a stock kernel.
+  // Knobs the model cannot read cost the job its calibrated predictions, not its measurement.
+  let knobs: Record<string, unknown>;
+  try {
+    knobs = { kcompressd: await readKcompressdKnobs(ctx.device) };
+  } catch (err) {
+    knobs = { kcompressdError: errorMessage(err) };
+    ctx.progress(`kcompressd knobs not recorded: ${errorMessage(err)}`);
+  }
   const pick = (prefix: string) => Object.fromEntries(Object.entries(props).filter(([k]) => k.startsWith(prefix)));
   ctx.environment = {
     device: { serial: ctx.device.serial, ...pick('ro.product.'), ...pick('ro.build.') },
-    kernel: { release, version, cmdline, spec: ctx.loaded.plan.kernels[ctx.job.cell.kernel], ...(ctx.deployment ? { deployment: ctx.deployment } : {}) },
+    kernel: { release, version, cmdline, ...knobs, spec: ctx.loaded.plan.kernels[ctx.job.cell.kernel], ...(ctx.deployment ? { deployment: ctx.deployment } : {}) },
     config: { name: ctx.job.cell.configuration, requested: ctx.loaded.plan.configurations[ctx.job.cell.configuration], changes: ctx.applied?.changes ?? [] },
   };
 }

@@ -114,6 +114,58 @@ describe('calibrated predictions in the nightly', () => {
     expect(lines).toEqual(['no calibrated predictions: the job left no run or no kernel release']);
   });
 
+  it("predicts a kcompressd run with the kernel's design from its recorded knobs", () => {
+    const cal = calibration(true);
+    const knobs = { queueDepthPerThread: 256, threads: 1 };
+    const run = { device, kernelRelease: '6.12.117', kcompressd: knobs, summary, record: record({ kcompressd: true }) };
+    const out = calibratedPredictions(run, store(cal));
+    if (!out.recorded) throw new Error(out.reason);
+    const facts = { name: 'zlab virtual device', kernelRelease: '6.12.117', cpus: 2, zram: { algorithm: 'lz4' as const } };
+    const figures = eatRunFigures(run.record, summary);
+    const offloaded = predictEatRun(cal, facts, summary, figures, { threads: 1, queueDepth: 256, fallback: 'sync', sameFilledInline: true });
+    expect(offloaded.params.threads).toBe(1);
+    const anon = offloaded.predictions.find((p) => p.metric === 'pgstealAnonPerSec')!;
+    expect(out.predictions.find((p) => p.metric === 'pgsteal_anon_per_s')).toMatchObject({ predicted: anon.value, low: anon.low, high: anon.high });
+    // the compressor thread's CPU is a calibrated prediction now, not an exact 0
+    const kc = out.predictions.find((p) => p.metric === 'kcompressd_cpu_share')!;
+    expect(kc.kind).toBe('calibrated');
+    expect(kc.predicted).toBeGreaterThan(0);
+    expect(out.design).toBe('kcompressd: 1 thread(s), queue 256 folios (vm.kcompressd = 256), sync fallback, same-filled inline');
+    expect(out.notes).toEqual([expect.stringMatching(/no enqueue, wake-up or re-scan cost/)]);
+    // and it is not the stock prediction
+    const stock = predictEatRun(cal, facts, summary, figures);
+    expect(stock.params.threads).toBe(0);
+    expect(offloaded.predictions.find((p) => p.metric === 'kswapdCpuShare')!.value).not.toBe(stock.predictions.find((p) => p.metric === 'kswapdCpuShare')!.value);
+  });
+
+  it('predicts stock reclaim on a kcompressd kernel whose offload is off', () => {
+    const run = { device, kernelRelease: '6.12.117', kcompressd: { queueDepthPerThread: 0, threads: 1 }, summary, record: record({ kcompressd: true }) };
+    const out = calibratedPredictions(run, store(calibration(true)));
+    if (!out.recorded) throw new Error(out.reason);
+    expect(out.predictions.find((p) => p.metric === 'kcompressd_cpu_share')).toMatchObject({ predicted: 0, kind: 'exact' });
+    expect(out.design).toMatch(/kcompressd off/);
+  });
+
+  it('refuses kcompressd threads on a kernel recorded without knobs', () => {
+    const run = { device, kernelRelease: '6.12.117', kcompressd: null, summary, record: record({ kcompressd: true }) };
+    expect(calibratedPredictions(run, store(calibration(true)))).toEqual({ recorded: false, reason: expect.stringMatching(/kcompressd thread\(s\) ran on a kernel without vm\.kcompressd knobs/) });
+  });
+
+  it('takes the knobs from the job environment, and names knobs it cannot read', () => {
+    const s = sink();
+    const lines: string[] = [];
+    const environment = { device, kernel: { release: '6.12.117', kcompressd: { queueDepthPerThread: 256, threads: 1 } } };
+    recordJobPredictions(s, 3, { cellKey: 'kcompressd/lz4/fill', eat: { summary, record: record({ kcompressd: true }) }, environment }, (l) => lines.push(l), store(calibration(true)));
+    expect(s.recorded.find((r) => r.p.metric === 'kcompressd_cpu_share')!.p.kind).toBe('calibrated');
+    expect(lines[0]).toMatch(/^calibrated predictions from zlab virtual device@6\.12\.117 \(.*\), kcompressd: 1 thread\(s\), queue 256 folios/);
+
+    const bad = sink();
+    const badLines: string[] = [];
+    recordJobPredictions(bad, 3, { cellKey: 'c', eat: { summary, record: record({ kcompressd: true }) }, environment: { device, kernel: { release: '6.12.117', kcompressd: { depth: 256 } } } }, (l) => badLines.push(l), store(calibration(true)));
+    expect(bad.recorded).toEqual([]);
+    expect(badLines).toEqual(['no calibrated predictions: the recorded kcompressd knobs {"depth":256} are not {queueDepthPerThread, threads}']);
+  });
+
   it('looks a device up by its model, else its serial', () => {
     expect(calibrationDeviceName(device)).toBe('zlab virtual device');
     expect(calibrationDeviceName({ serial: 'R58M' })).toBe('R58M');

@@ -5,6 +5,7 @@ import { findCalibration } from '../model/calibration-store.js';
 import { AlgorithmSchema } from '../model/device-profile.js';
 import { predictEatRun, type DeviceFacts } from '../model/device-calibration.js';
 import { eatRunFigures } from '../model/eat-run-figures.js';
+import { describeKnobs, KcompressdKnobsSchema, offloads, reclaimDesignFor, type KcompressdKnobs } from '../model/kcompressd-design.js';
 import type { MetricName as ModelMetric } from '../model/run-prediction.js';
 import type { LoadedPlan } from '../plan/load-plan.js';
 import type { Cell } from '../plan/matrix.js';
@@ -48,12 +49,17 @@ export interface JobRun {
   /** ro.product.* and the serial, as the collect stage records them. */
   device: Record<string, unknown>;
   kernelRelease: string;
+  /**
+   * vm.kcompressd and vm.kcompressd_threads as the collect stage read them:
+   * null on a kernel without them (stock), undefined when not recorded.
+   */
+  kcompressd?: KcompressdKnobs | null;
   summary: EaterSummary;
   record: SamplerRecord;
 }
 
 export type CalibratedOutcome =
-  | { recorded: true; calibration: Calibration; predictions: Prediction[]; notes: string[] }
+  | { recorded: true; calibration: Calibration; predictions: Prediction[]; notes: string[]; design: string }
   | { recorded: false; reason: string };
 
 /** The name a device's calibration is stored under: its model, else its serial (as `zlab model calibrate` names it). */
@@ -65,8 +71,9 @@ export function calibrationDeviceName(device: Record<string, unknown>): string |
 }
 
 /**
- * Calibrated predictions for one job of a stock kernel, from the calibration
- * stored for its device and kernel release, with the model's own bands. No
+ * Calibrated predictions for one job, from the calibration stored for its
+ * device and kernel release, with the model's own bands, for the kernel's
+ * reclaim design: stock, or the kcompressd design its knobs say. No
  * calibration, or a run the model cannot describe, gives a reason instead:
  * a band is never made up.
  */
@@ -78,11 +85,15 @@ export function calibratedPredictions(run: JobRun, find: typeof findCalibration 
     return { recorded: false, reason: `no calibration for ${name} on ${run.kernelRelease}: no calibrated predictions (zlab model calibrate -s SERIAL)` };
   }
   // The model needs the design (threads, queue depth, fallback) of a kcompressd
-  // kernel; the run does not say it, so such a run gets no calibrated band.
+  // kernel: the collect stage records the kernel's knobs.
   const compressors = [...run.record.threads.values()].filter((t) => t.comm.startsWith('kcompressd')).length;
-  if (compressors > 0) {
-    return { recorded: false, reason: `${compressors} kcompressd thread(s) ran: the model's design parameters for this kernel are not known here, no calibrated predictions` };
+  if (run.kcompressd === undefined && compressors > 0) {
+    return { recorded: false, reason: `${compressors} kcompressd thread(s) ran but the job did not record the kernel's kcompressd knobs: its design is not known, no calibrated predictions` };
   }
+  if (run.kcompressd === null && compressors > 0) {
+    return { recorded: false, reason: `${compressors} kcompressd thread(s) ran on a kernel without vm.kcompressd knobs: not the design the model knows, no calibrated predictions` };
+  }
+  const knobs = run.kcompressd ?? null;
   const algorithm = AlgorithmSchema.safeParse(run.record.header.meta['zram0.comp_algorithm']);
   if (!algorithm.success) return { recorded: false, reason: `zram0's compressor "${run.record.header.meta['zram0.comp_algorithm'] ?? ''}" is not one the model knows` };
   if (!calibration.costs.t2Points.some((p) => p.algorithm === algorithm.data) && calibration.costs.t2Us === undefined) {
@@ -94,7 +105,7 @@ export function calibratedPredictions(run: JobRun, find: typeof findCalibration 
   let predictions: Prediction[];
   try {
     const figures = eatRunFigures(run.record, run.summary);
-    const model = predictEatRun(calibration, facts, run.summary, figures);
+    const model = predictEatRun(calibration, facts, run.summary, figures, reclaimDesignFor(knobs));
     predictions = model.predictions.flatMap((p) => {
       const metric = CATALOG_METRIC[p.metric];
       return metric === undefined ? [] : [{ metric, predicted: p.value, low: p.low, high: p.high, kind: p.kind }];
@@ -102,7 +113,11 @@ export function calibratedPredictions(run: JobRun, find: typeof findCalibration 
   } catch (err) {
     return { recorded: false, reason: `the model cannot describe this run: ${errorMessage(err)}` };
   }
-  return { recorded: true, calibration, predictions, notes: calibrationNotes(calibration) };
+  const notes = calibrationNotes(calibration);
+  if (offloads(knobs)) {
+    notes.push('the calibration has no enqueue, wake-up or re-scan cost for kcompressd (they stay 0 until measured): the model gives offload for free');
+  }
+  return { recorded: true, calibration, predictions, notes, design: describeKnobs(knobs) };
 }
 
 /** Where calibrated predictions go; the results store satisfies it. */
@@ -127,9 +142,24 @@ export function recordJobPredictions(
     progress('no calibrated predictions: the job left no run or no kernel release');
     return;
   }
+  const recordedKnobs = job.environment.kernel.kcompressd;
+  const knobs = recordedKnobs === undefined || recordedKnobs === null ? recordedKnobs : KcompressdKnobsSchema.safeParse(recordedKnobs);
+  if (knobs !== undefined && knobs !== null && !knobs.success) {
+    progress(`no calibrated predictions: the recorded kcompressd knobs ${JSON.stringify(recordedKnobs)} are not {queueDepthPerThread, threads}`);
+    return;
+  }
   let outcome: CalibratedOutcome;
   try {
-    outcome = calibratedPredictions({ device: job.environment.device, kernelRelease: release, summary: job.eat.summary, record: job.eat.record }, find);
+    outcome = calibratedPredictions(
+      {
+        device: job.environment.device,
+        kernelRelease: release,
+        ...(knobs !== undefined ? { kcompressd: knobs === null ? null : knobs.data } : {}),
+        summary: job.eat.summary,
+        record: job.eat.record,
+      },
+      find,
+    );
   } catch (err) {
     outcome = { recorded: false, reason: `the calibration could not be read: ${errorMessage(err)}` };
   }
@@ -139,7 +169,7 @@ export function recordJobPredictions(
   }
   for (const p of outcome.predictions) store.recordPrediction(runId, job.cellKey, p);
   progress(
-    `calibrated predictions from ${outcome.calibration.device}@${outcome.calibration.kernelRelease} (${outcome.calibration.createdAt}): ` +
+    `calibrated predictions from ${outcome.calibration.device}@${outcome.calibration.kernelRelease} (${outcome.calibration.createdAt}), ${outcome.design}: ` +
       outcome.predictions.map((p) => `${p.metric} ${fmt(p.predicted)} [${fmt(p.low)}, ${fmt(p.high)}]`).join(', '),
   );
   for (const note of outcome.notes) progress(`note: ${note}`);

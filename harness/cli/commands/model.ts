@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { UsageError } from '../../util/errors.js';
+import { exitCodeForSignal, guardSignals } from '../../util/signal-guard.js';
 import { calibrateFromMeasurements, CalibrationRequestSchema, calibrationNotes, type Calibration } from '../../model/calibration.js';
 import { findCalibration, listCalibrations, readCalibrationFile, saveCalibration } from '../../model/calibration-store.js';
 import { ALGORITHMS, type Algorithm } from '../../model/device-profile.js';
@@ -119,7 +120,7 @@ export function register(program: Command): void {
     .command('calibrate')
     .description('measure t1/t2 on a device (-s SERIAL) or turn measured numbers (FILE) into a calibration, stored per device and kernel')
     .argument('[file]', 'JSON: {device, kernelRelease, samples: [{algorithm, dataClass, ratio?, bytes, cpuUs}], baselines: [{algorithm, ratio, mix, kswapdCpuUs, anonSteals, fileSteals}], t3Us?, extra?}')
-    .option('-s, --serial <serial>', 'measure on this device: t2 with zramcost, t1 from a stock baseline eater run')
+    .option('-s, --serial <serial>', 'measure on this device: t2 with zramcost, t1 from a stock baseline eater run (on a kcompressd kernel with offload off for it, put back afterwards)')
     .option('--adb-server <host:port>', 'adb server the device is on')
     .option('--algorithms <list>', `compressors to measure, comma-separated (${ALGORITHMS.join(', ')})`, 'lz4,zstd')
     .option('--ratios <list>', 'data ratios to measure t2 at, comma-separated', '2,3,4')
@@ -145,9 +146,17 @@ export function register(program: Command): void {
       const server = flags.adbServer !== undefined ? parseAdbServer(flags.adbServer) : undefined;
       const device = await Device.open(serial, server ? { server } : {});
       const localDir = flags.outDir ?? stateDir('runs', `calibrate-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      const result = await calibrateDevice(device, { algorithms, ratios, force: flags.force === true }, { localDir, progress: (m) => process.stderr.write(`${m}\n`) });
+      // Held for the whole calibration: a signal stops the baseline run, and a kcompressd kernel's offload is put back before exiting.
+      const guard = guardSignals();
+      let result: Awaited<ReturnType<typeof calibrateDevice>>;
+      try {
+        result = await calibrateDevice(device, { algorithms, ratios, force: flags.force === true }, { localDir, signal: guard.signal, progress: (m) => process.stderr.write(`${m}\n`) });
+      } finally {
+        guard.release();
+      }
       if (flags.json) printJson({ path: result.path, reused: result.reused, calibration: result.calibration });
       else process.stdout.write(`${result.reused ? 'reused' : 'stored'} ${result.path}\n${describeCosts(result.calibration)}`);
+      if (guard.received) process.exitCode = exitCodeForSignal(guard.received);
     });
 
   model

@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { parsePlanText } from './load-plan.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { listRecipes } from '../kernel/recipe.js';
+import { loadPlanFile, parsePlanText } from './load-plan.js';
 import { comparePairs, expandCells, orderJobs } from './matrix.js';
 
 const plan = `
@@ -64,5 +67,23 @@ describe('plans', () => {
     ['not YAML', 'name: [', /not valid YAML/],
   ])('rejects %s, naming the field', (_, text, message) => {
     expect(() => parsePlanText(text, 'plan.yaml')).toThrow(message);
+  });
+});
+
+describe("the repository's plans", () => {
+  const plansDir = join(import.meta.dirname, '..', '..', 'plans');
+  const files = readdirSync(plansDir).filter((f) => f.endsWith('.yaml'));
+
+  it('include the default plan', () => {
+    expect(files).toContain('default.yaml');
+  });
+
+  it.each(files)('%s validates and names only recipes that exist', (file) => {
+    const loaded = loadPlanFile(join(plansDir, file));
+    expect(loaded.plan.name).toBe(file.replace(/\.yaml$/, ''));
+    for (const spec of Object.values(loaded.plan.kernels)) {
+      if ('recipe' in spec) expect(listRecipes()).toContain(spec.recipe);
+    }
+    expect(orderJobs(loaded.plan).length).toBeGreaterThan(0);
   });
 });

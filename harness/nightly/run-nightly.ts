@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { restoreConfiguration } from '../configure/apply-configuration.js';
 import { loadInventory } from '../lab/inventory.js';
 import type { LoadedPlan } from '../plan/load-plan.js';
-import { cellKey, comparePairs, expandCells, orderJobs, type PlannedJob } from '../plan/matrix.js';
+import { aaPairs, cellKey, comparePairs, expandCells, orderJobs, type PlannedJob } from '../plan/matrix.js';
 import { runPipeline } from '../runner/pipeline.js';
 import { type JobRecord, runSchedule } from '../runner/scheduler.js';
 import { ResultsStore } from '../store/results-store.js';
@@ -117,7 +117,9 @@ export async function runNightly(loaded: LoadedPlan, options: NightlyOptions = {
     store.endRun(run.id, interrupted ? 'interrupted' : records.every((r) => r.ok) ? 'completed' : 'failed');
 
     const comparisons = plan.compare.flatMap((pair) => comparePairs(cells, pair.a, pair.b)).map((p) => ({ baseline: cellKey(p.a), candidate: cellKey(p.b) }));
-    const report = await writeNightlyReport(store, run.id, { comparisons, ...(options.outRoot ? { outRoot: options.outRoot } : {}) });
+    // Cells that ran the same thing under other names are the plan's A/A self-checks.
+    const sameThing = aaPairs(plan, cells).map((p) => ({ a: cellKey(p.a), b: cellKey(p.b) }));
+    const report = await writeNightlyReport(store, run.id, { comparisons, aaPairs: sameThing, ...(options.outRoot ? { outRoot: options.outRoot } : {}) });
     say(`report: ${report.dir}`);
     return { runId: run.id, resumed: run.resumed, skippedJobs: done.size, records, report, interrupted };
   } finally {

@@ -79,3 +79,31 @@ export function comparePairs(cells: Cell[], a: CellSelector, b: CellSelector): A
   }
   return pairs;
 }
+
+/** JSON with sorted keys: two specs that say the same thing compare equal however they were written. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * A/A pairs: cells under different names that run the same thing — the same
+ * kernel spec, configuration and workload, as parsed. A plan asks for an A/A
+ * self-check by defining, say, a configuration twice; the report then checks
+ * that the statistics call no change between them.
+ */
+export function aaPairs(plan: Plan, cells: Cell[] = expandCells(plan)): Array<{ a: Cell; b: Cell }> {
+  const identity = (c: Cell) => canonical([plan.kernels[c.kernel], plan.configurations[c.configuration], plan.workloads[c.workload]]);
+  const pairs: Array<{ a: Cell; b: Cell }> = [];
+  cells.forEach((a, i) => {
+    const b = cells.slice(i + 1).find((c) => identity(c) === identity(a));
+    if (b && !pairs.some((p) => cellKey(p.b) === cellKey(a))) pairs.push({ a, b });
+  });
+  return pairs;
+}

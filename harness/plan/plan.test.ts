@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { listRecipes } from '../kernel/recipe.js';
 import { loadPlanFile, parsePlanText } from './load-plan.js';
-import { comparePairs, expandCells, orderJobs } from './matrix.js';
+import { aaPairs, cellKey, comparePairs, expandCells, orderJobs } from './matrix.js';
 
 const plan = `
 name: lz4-vs-zstd
@@ -67,6 +67,29 @@ describe('plans', () => {
     ['not YAML', 'name: [', /not valid YAML/],
   ])('rejects %s, naming the field', (_, text, message) => {
     expect(() => parsePlanText(text, 'plan.yaml')).toThrow(message);
+  });
+});
+
+describe('A/A pairs', () => {
+  it('pairs cells that run the same thing under other names, however the YAML spells it', () => {
+    const loaded = parsePlanText(
+      `
+name: aa
+devices: [{ virtual: {} }]
+configurations:
+  lz4: { zram: { algorithm: lz4, disksize: 2G }, vm: { swappiness: 100 } }
+  lz4-again: { vm: { swappiness: 100 }, zram: { disksize: 2G, algorithm: lz4 } }
+  zstd: { zram: { algorithm: zstd, disksize: 2G }, vm: { swappiness: 100 } }
+workloads:
+  eat: { size: 120%, ratio: 3 }
+`,
+      'aa.yaml',
+    );
+    expect(aaPairs(loaded.plan).map((p) => [cellKey(p.a), cellKey(p.b)])).toEqual([['current/lz4/eat', 'current/lz4-again/eat']]);
+  });
+
+  it('finds none when every cell differs', () => {
+    expect(aaPairs(parsePlanText(plan, 'plan.yaml').plan)).toEqual([]);
   });
 });
 

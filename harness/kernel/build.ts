@@ -9,7 +9,7 @@ import { assertFragmentApplied, parseKconfig } from './config-fragment.js';
 import { BUILDER_VERSION, type BuildInputs, canonicalJson, hashFile, inputHash, sha256 } from './inputs.js';
 import { MANIFEST_FILE, type Manifest, readManifest, writeManifest } from './manifest.js';
 import type { Recipe } from './recipe.js';
-import { type ResolvedSource, resolveSource, unpackSource } from './source.js';
+import { dropUnpackedSource, type ResolvedSource, resolveSource, unpackSource } from './source.js';
 import { preparePatchedTree } from './tree.js';
 
 const BUILD_SUBDIR = 'zlab-build';
@@ -141,7 +141,13 @@ export async function buildKernel(recipe: Recipe, options: BuildOptions = {}): P
         log(`${recipe.name}: reusing ${built.dir} (built meanwhile)`);
         return built;
       }
-      return runBuild(plan, work, jobs, log);
+      try {
+        return await runBuild(plan, work, jobs, log);
+      } finally {
+        // The working copy holds hard links to the tree, so the build folder is unaffected.
+        const dropped = dropUnpackedSource(plan.source);
+        if (dropped) log(`${recipe.name}: removed the unpacked commit ${dropped}`);
+      }
     },
     { log },
   );

@@ -129,3 +129,16 @@ export async function unpackSource(source: ResolvedSource, log: (line: string) =
     throw new ZlabError('kernel', `unpacking ${source.location} failed: ${(err as Error).message}`, {}, { cause: err });
   }
 }
+
+/**
+ * Forget the unpacked tree of a git commit once its build is done (or failed):
+ * the outputs are cached by inputs, and a bisect unpacks a new ~1.7 GB tree
+ * per commit that would otherwise pile up. A tarball's tree is shared by every
+ * recipe and stays. Returns the folder removed, if any.
+ */
+export function dropUnpackedSource(source: ResolvedSource): string | null {
+  if (source.identity.kind !== 'git') return null;
+  const root = cacheDir('kernel-src', source.version);
+  rmSync(root, { recursive: true, force: true });
+  return root;
+}

@@ -32,6 +32,7 @@
 #define MAX_KEYS 512
 #define MAX_THREADS 512
 #define MAX_COMMS 16
+#define SCAN_MAX_MS 4000 /* the longest interval between thread scans */
 #define READ_BUF (64 * 1024)
 #define OUT_BUF (256 * 1024)
 
@@ -549,16 +550,18 @@ static long last_pid(void)
 	return sp ? atol(sp + 1) : -1;
 }
 
-static void scan_threads(uint64_t now)
+/* Start tracking the threads of wanted processes not tracked yet; returns how many. */
+static int scan_threads(uint64_t now)
 {
 	static long scanned_at = -2;
+	int found = 0;
 	long pid_now = last_pid();
 	if (pid_now >= 0 && pid_now == scanned_at)
-		return;
+		return 0;
 	scanned_at = pid_now;
 	DIR *proc = opendir("/proc");
 	if (!proc)
-		return;
+		return 0;
 	struct dirent *e;
 	char path[128], comm[64];
 	while ((e = readdir(proc))) {
@@ -595,10 +598,12 @@ static void scan_threads(uint64_t now)
 			sanitize(pcomm);
 			threads[nthreads++] = (struct thread){ .tid = tid, .pid = pid, .fd = fd };
 			putf("N %llu %d %d %s %s\n", (unsigned long long)now, tid, pid, pcomm, tcomm);
+			found++;
 		}
 		closedir(tasks);
 	}
 	closedir(proc);
+	return found;
 }
 
 static void sample_threads(uint64_t now)
@@ -743,7 +748,15 @@ int main(int argc, char **argv)
 	puts_("\n# end\n");
 	flush_record();
 
-	uint64_t start = boottime_ns(), next = start, last_scan = 0, samples = 0, overruns = 0;
+	/*
+	 * Thread discovery backs off: new threads appear mostly at the start (the
+	 * eater starts just after the sampler), so scan every --scan-ms at first,
+	 * double the interval after each scan that finds nothing new, up to
+	 * SCAN_MAX_MS, and go back to --scan-ms when a scan finds a new thread. A
+	 * scan lists all of /proc and reads every process's name.
+	 */
+	uint64_t scan_max_ms = scan_ms > SCAN_MAX_MS ? scan_ms : SCAN_MAX_MS, scan_every_ms = scan_ms, next_scan = 0;
+	uint64_t start = boottime_ns(), next = start, samples = 0, overruns = 0, scans = 0;
 	const char *reason = "count";
 	for (;;) {
 		if (stop_signal) {
@@ -757,9 +770,13 @@ int main(int argc, char **argv)
 		}
 		if (count && samples >= count)
 			break;
-		if (!last_scan || now - last_scan >= scan_ms * 1000000ULL) {
-			scan_threads(now);
-			last_scan = now;
+		if (now >= next_scan) {
+			scans++;
+			if (scan_threads(now))
+				scan_every_ms = scan_ms;
+			else if ((scan_every_ms *= 2) > scan_max_ms)
+				scan_every_ms = scan_max_ms;
+			next_scan = now + scan_every_ms * 1000000ULL;
 		}
 		putf("S %llu", (unsigned long long)now);
 		for (int i = 0; i < nsources; i++)
@@ -780,8 +797,8 @@ int main(int argc, char **argv)
 		struct timespec ts = { .tv_sec = (time_t)(next / 1000000000ULL), .tv_nsec = (long)(next % 1000000000ULL) };
 		clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &ts, NULL); /* a signal ends the sleep early */
 	}
-	putf("X %llu %s samples=%llu overruns=%llu\n", (unsigned long long)boottime_ns(), reason,
-	     (unsigned long long)samples, (unsigned long long)overruns);
+	putf("X %llu %s samples=%llu overruns=%llu scans=%llu\n", (unsigned long long)boottime_ns(), reason,
+	     (unsigned long long)samples, (unsigned long long)overruns, (unsigned long long)scans);
 	flush_record();
 	close(out_fd);
 	if (pidfile)

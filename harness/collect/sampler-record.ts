@@ -10,7 +10,7 @@ import { ZlabError } from '../util/errors.js';
  *   N t tid pid process-comm thread-comm   a thread first seen
  *   T t tid:utime:stime …                  CPU ticks of every tracked thread
  *   G t tid          a thread gone
- *   X t reason samples=N overruns=M        the sampler stopped cleanly
+ *   X t reason samples=N overruns=M scans=K   the sampler stopped cleanly
  * Times are CLOCK_BOOTTIME nanoseconds.
  */
 
@@ -51,6 +51,8 @@ export interface SamplerEnd {
   reason: string;
   samples: number;
   overruns: number;
+  /** Thread scans that came due (they back off while nothing new appears); null in records that do not say. */
+  scans: number | null;
 }
 
 export interface SamplerRecord {
@@ -168,8 +170,9 @@ export function parseSamplerRecord(text: string): SamplerRecord {
       case 'X': {
         const samples = /^samples=(\d+)$/.exec(tokens[3] ?? '');
         const overruns = /^overruns=(\d+)$/.exec(tokens[4] ?? '');
-        if (!tokens[2] || !samples || !overruns) fail(lineNo, 'a stop line needs reason samples=N overruns=M');
-        end = { tNs: t, reason: tokens[2], samples: Number(samples[1]), overruns: Number(overruns[1]) };
+        const scans = tokens[5] === undefined ? null : /^scans=(\d+)$/.exec(tokens[5]);
+        if (!tokens[2] || !samples || !overruns || (tokens[5] !== undefined && !scans)) fail(lineNo, 'a stop line needs reason samples=N overruns=M [scans=K]');
+        end = { tNs: t, reason: tokens[2], samples: Number(samples[1]), overruns: Number(overruns[1]), scans: scans ? Number(scans[1]) : null };
         break;
       }
       default:

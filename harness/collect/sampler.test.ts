@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeviceAbi } from '../device/device.js';
@@ -40,6 +40,7 @@ describe.each<DeviceAbi>(['x86_64', 'arm64-v8a'])('sampler (%s)', (abi) => {
     expect(rec.header.comms).toEqual(['kswapd', 'kcompressd', comm]);
     expect(rec.tNs).toHaveLength(4);
     expect(rec.end).toMatchObject({ reason: 'count', samples: 4 });
+    expect(rec.end!.scans).toBeGreaterThanOrEqual(1);
     expect(rec.truncated).toBe(false);
     // every vmstat line of this kernel is a column, with numbers in it
     const vmstatKeys = (await readFile('/proc/vmstat', 'utf8')).trim().split('\n').map((l) => `vmstat.${l.split(' ')[0]}`);
@@ -83,6 +84,34 @@ describe.each<DeviceAbi>(['x86_64', 'arm64-v8a'])('sampler (%s)', (abi) => {
     const res = await execa(cmd, [...pre, '--out', join(dir, 'bad.rec'), ...args], { reject: false });
     expect(res.exitCode).toBe(2);
     expect(res.stderr).toMatch(message);
+  }, 30_000);
+});
+
+describe('thread discovery', () => {
+  it('backs off while nothing new appears and still finds a process started later', async () => {
+    // A process named after no other, started once the scan interval has grown;
+    // it lives longer than the longest interval (4 s), so a scan must see it.
+    const late = join(dir, 'zlab-late');
+    await copyFile('/bin/sleep', late);
+    const out = join(dir, 'late.rec');
+    const sampler = execa(bins.x86_64.sampler, ['--out', out, '--period-ms', '20', '--scan-ms', '20', '--comm', 'zlab-late', '--duration-ms', '6500']);
+    let child: ReturnType<typeof execa> | undefined;
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      child = execa(late, ['5'], { reject: false });
+      await sampler;
+    } finally {
+      if (sampler.pid && sampler.exitCode === null) process.kill(sampler.pid, 'SIGTERM');
+      if (child?.pid && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+      await child;
+    }
+    const rec = parseSamplerRecord(await readFile(out, 'utf8'));
+    const found = [...rec.threads.values()].filter((t) => t.processComm === 'zlab-late');
+    expect(found.map((t) => t.pid)).toEqual([child.pid]);
+    expect(found[0]!.tNs.length).toBeGreaterThan(0);
+    // every 20 ms without back-off: 325 scans in 6.5 s
+    expect(rec.end!.scans).toBeGreaterThanOrEqual(2);
+    expect(rec.end!.scans).toBeLessThan(40);
   }, 30_000);
 });
 
@@ -131,6 +160,10 @@ describe('record parsing', () => {
     const short = [...lines];
     short[at] = short[at]!.replace(/ \S+$/, '');
     expect(() => parseSamplerRecord(short.join('\n'))).toThrow(/values for \d+ columns/);
+    const stop = lines.findIndex((l) => l.startsWith('X '));
+    const badStop = [...lines];
+    badStop[stop] = badStop[stop]!.replace(/scans=\d+/, 'scans=many');
+    expect(() => parseSamplerRecord(badStop.join('\n'))).toThrow(new RegExp(`sampler record line ${stop + 1}: a stop line needs`));
     const unknown = [...lines];
     unknown.splice(at, 0, 'Q 1 2 3');
     expect(() => parseSamplerRecord(unknown.join('\n'))).toThrow(/unknown record kind "Q"/);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #define MAX_KEYS 512
 #define MAX_THREADS 512
 #define MAX_COMMS 16
+#define MAX_LINES 1024 /* lines of a keyed source that are mapped to columns */
 #define SCAN_MAX_MS 4000 /* the longest interval between thread scans */
 #define READ_BUF (64 * 1024)
 #define OUT_BUF (256 * 1024)
@@ -40,7 +42,14 @@ enum source_kind {
 	SRC_KEYED,  /* "name value" or "Name:  value kB" lines; selected or all keys */
 	SRC_SPACED, /* one line of whitespace-separated values (optionally after a label) */
 	SRC_PSI,    /* "some avg10=… avg60=… avg300=… total=…" and the same for full */
-	SRC_TASK,   /* /proc/…/stat: utime and stime */
+	SRC_SELF,   /* the sampler's own utime and stime */
+};
+
+/* One line of a keyed source as the first read found it. */
+struct key_line {
+	const char *key;
+	int klen;
+	int col; /* the column it fills, or -1 */
 };
 
 struct source {
@@ -51,7 +60,8 @@ struct source {
 	int ncols;
 	int skip_label;     /* SRC_SPACED: the line starts with a label (/proc/stat "cpu") */
 	char **keys;        /* SRC_KEYED: column keys in order */
-	int hint;
+	struct key_line *lines; /* SRC_KEYED: the file's lines, mapped on the first read */
+	int nlines;
 };
 
 struct thread {
@@ -95,30 +105,6 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static void put(const char *s, size_t n)
-{
-	if (out_len + n + 2 > sizeof(out)) {
-		/* never overflow; a truncated line fails to parse on the host */
-		if (out_len + 2 >= sizeof(out))
-			return;
-		n = sizeof(out) - out_len - 2;
-	}
-	memcpy(out + out_len, s, n);
-	out_len += n;
-}
-
-static void puts_(const char *s) { put(s, strlen(s)); }
-
-static void putf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out + out_len, sizeof(out) - out_len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		out_len += (size_t)n < sizeof(out) - out_len ? (size_t)n : sizeof(out) - out_len - 1;
-}
-
 /* One record, one write: what is in the file is always whole lines. */
 static void flush_record(void)
 {
@@ -132,6 +118,86 @@ static void flush_record(void)
 		off += (size_t)w;
 	}
 	out_len = 0;
+}
+
+/*
+ * Where the next `need` bytes of the record go. Callers ask for the most they
+ * may write, then write without checks and set out_len. A record larger than
+ * the buffer (never seen: a record is a few KiB) is written in several pieces.
+ */
+static char *room(size_t need)
+{
+	if (out_len + need > sizeof(out))
+		flush_record();
+	return out + out_len;
+}
+
+static void put(const char *s, size_t n)
+{
+	memcpy(room(n), s, n);
+	out_len += n;
+}
+
+static void puts_(const char *s) { put(s, strlen(s)); }
+
+/* For the header and rare lines; samples use the writers below. */
+static void putf(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* Decimal digits of v at o; returns the end. Replaces printf in the sample path. */
+static char *put_u64(char *o, uint64_t v)
+{
+	char digits[20];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*o++ = digits[--n];
+	return o;
+}
+
+/* The kernel's text is parsed in one pass over bytes, no strspn/strcspn chains. */
+static inline int is_blank(char c) { return c == ' ' || c == '\t'; }
+static inline int ends_token(char c) { return c == ' ' || c == '\t' || c == '\n' || !c; }
+static inline int ends_key(char c) { return c == ':' || ends_token(c); }
+
+static const char *skip_blanks(const char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return p;
+}
+
+static const char *skip_token(const char *p)
+{
+	while (!ends_token(*p))
+		p++;
+	return p;
+}
+
+/* Copy the token at p to o; returns the end of the copy. */
+static char *copy_token(char *o, const char *p)
+{
+	while (!ends_token(*p))
+		*o++ = *p++;
+	return o;
+}
+
+static int same_bytes(const char *a, const char *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
 }
 
 static ssize_t read_fd(int fd)
@@ -193,6 +259,44 @@ static struct source *new_source(const char *name, const char *path, enum source
 	return s;
 }
 
+/* The column of `key` in a keyed source, or -1. */
+static int find_key(const struct source *s, const char *key, int klen)
+{
+	for (int i = 0; i < s->ncols; i++)
+		if ((int)strlen(s->keys[i]) == klen && same_bytes(s->keys[i], key, klen))
+			return i;
+	return -1;
+}
+
+/*
+ * The kernel prints a keyed file's keys in the same order on every read (they
+ * are fixed when it is built), so the first read maps each line to its column
+ * and a sample only confirms each line's key.
+ */
+static void map_lines(struct source *s)
+{
+	s->lines = calloc(MAX_LINES, sizeof(*s->lines));
+	if (!s->lines)
+		die("out of memory");
+	if (s->fd < 0 || read_fd(s->fd) < 0)
+		return;
+	for (const char *p = rbuf; *p && s->nlines < MAX_LINES;) {
+		const char *key = p;
+		while (!ends_key(*p))
+			p++;
+		struct key_line *l = &s->lines[s->nlines++];
+		l->klen = (int)(p - key);
+		l->key = strndup(key, (size_t)l->klen);
+		if (!l->key)
+			die("out of memory");
+		l->col = find_key(s, key, l->klen);
+		while (*p && *p != '\n')
+			p++;
+		if (*p)
+			p++;
+	}
+}
+
 /* A keyed source whose columns are every key present now (/proc/vmstat). */
 static void add_keyed_all(const char *name, const char *path)
 {
@@ -200,23 +304,24 @@ static void add_keyed_all(const char *name, const char *path)
 	s->keys = calloc(MAX_KEYS, sizeof(char *));
 	if (!s->keys)
 		die("out of memory");
-	if (s->fd < 0 || read_fd(s->fd) < 0)
-		return;
-	for (char *line = rbuf; *line && s->ncols < MAX_KEYS;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = 0;
-		char key[128];
-		if (sscanf(line, "%127[^: ]", key) == 1) {
-			char col[200];
-			s->keys[s->ncols++] = xstrdup(key);
-			bounded_format(col, sizeof(col), "%s.%s", name, key);
-			add_column(col);
+	if (s->fd >= 0 && read_fd(s->fd) >= 0) {
+		for (char *line = rbuf; *line && s->ncols < MAX_KEYS;) {
+			char *nl = strchr(line, '\n');
+			if (nl)
+				*nl = 0;
+			char key[128];
+			if (sscanf(line, "%127[^: ]", key) == 1) {
+				char col[200];
+				s->keys[s->ncols++] = xstrdup(key);
+				bounded_format(col, sizeof(col), "%s.%s", name, key);
+				add_column(col);
+			}
+			if (!nl)
+				break;
+			line = nl + 1;
 		}
-		if (!nl)
-			break;
-		line = nl + 1;
 	}
+	map_lines(s);
 }
 
 static void add_keyed(const char *name, const char *path, const char *const *keys, int n)
@@ -233,6 +338,7 @@ static void add_keyed(const char *name, const char *path, const char *const *key
 		add_column(col);
 	}
 	s->ncols = n;
+	map_lines(s);
 }
 
 static void add_spaced(const char *name, const char *path, const char *const *fields, int n, int skip_label)
@@ -254,98 +360,152 @@ static void add_single(const char *column, const char *path)
 	s->ncols = 1;
 }
 
-/* Emit `n` values: tokens found, "-" for the rest. */
-static void emit_values(const char **vals, const int *lens, int n)
+/* Every column of a source that could not be read: "-". */
+static void sample_missing(int n)
 {
+	char *o = room(2 * (size_t)n);
 	for (int i = 0; i < n; i++) {
-		put(" ", 1);
-		if (vals[i])
-			put(vals[i], (size_t)lens[i]);
-		else
-			put("-", 1);
+		*o++ = ' ';
+		*o++ = '-';
 	}
+	out_len = (size_t)(o - out);
 }
 
 static const char *vals[MAX_KEYS];
-static int lens[MAX_KEYS];
 
-static void sample_source(struct source *s)
+/* "name value" or "Name:  value kB" lines: each column's value, wherever its line is. */
+static void sample_keyed(struct source *s, const char *p, size_t len)
 {
 	int n = s->ncols;
 	memset(vals, 0, sizeof(vals[0]) * (size_t)n);
-	if (s->fd < 0 || read_fd(s->fd) < 0) {
-		emit_values(vals, lens, n);
+	for (int line = 0; *p; line++) {
+		const char *key = p;
+		int col;
+		const struct key_line *l = line < s->nlines ? &s->lines[line] : NULL;
+		int k = 0;
+		/* one pass over the key confirms it is the one the first read found here */
+		if (l)
+			while (k < l->klen && p[k] == l->key[k])
+				k++;
+		if (l && k == l->klen && ends_key(p[k])) {
+			col = l->col;
+			p += k;
+		} else {
+			/* a key not where the first read had it is looked up (not seen happen) */
+			while (!ends_key(*p))
+				p++;
+			col = find_key(s, key, (int)(p - key));
+		}
+		while (*p == ':' || is_blank(*p))
+			p++;
+		if (col >= 0 && !ends_token(*p))
+			vals[col] = p;
+		while (*p && *p != '\n')
+			p++;
+		if (*p)
+			p++;
+	}
+	/* the values are copied once, straight from the kernel's text */
+	char *o = room(len + 2 * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		*o++ = ' ';
+		if (vals[i])
+			o = copy_token(o, vals[i]);
+		else
+			*o++ = '-';
+	}
+	out_len = (size_t)(o - out);
+}
+
+/* One line of whitespace-separated values, optionally after a label. */
+static void sample_spaced(const struct source *s, const char *p, size_t len)
+{
+	char *o = room(len + 2 * (size_t)s->ncols);
+	int i = 0;
+	if (s->skip_label)
+		p = skip_token(p);
+	for (; i < s->ncols; i++) {
+		p = skip_blanks(p);
+		if (ends_token(*p))
+			break;
+		*o++ = ' ';
+		o = copy_token(o, p);
+		p = skip_token(p);
+	}
+	for (; i < s->ncols; i++) {
+		*o++ = ' ';
+		*o++ = '-';
+	}
+	out_len = (size_t)(o - out);
+}
+
+/* "some avg10=0.00 avg60=0.00 avg300=0.00 total=0", then the same for "full". */
+static void sample_psi(const struct source *s, const char *p, size_t len)
+{
+	char *o = room(len + 2 * (size_t)s->ncols);
+	int i = 0;
+	for (; i < s->ncols; i++) {
+		while (*p && *p != '=')
+			p++;
+		if (!*p)
+			break;
+		p++;
+		*o++ = ' ';
+		char *start = o;
+		o = copy_token(o, p);
+		if (o == start)
+			*o++ = '-';
+		p = skip_token(p);
+	}
+	for (; i < s->ncols; i++) {
+		*o++ = ' ';
+		*o++ = '-';
+	}
+	out_len = (size_t)(o - out);
+}
+
+static long clk_tck;
+
+static uint64_t ticks(struct timeval tv)
+{
+	return ((uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec) * (uint64_t)clk_tck / 1000000;
+}
+
+/*
+ * The sampler's own utime and stime. getrusage gives the figures
+ * /proc/self/stat shows (both truncate the same nanoseconds to ticks) with one
+ * system call and no text for the kernel to write and us to parse.
+ */
+static void sample_self(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru)) {
+		sample_missing(2);
 		return;
 	}
-	char *p = rbuf;
-	if (s->kind == SRC_KEYED) {
-		while (*p) {
-			char *key = p;
-			size_t klen = strcspn(p, ": \n");
-			p += klen;
-			p += strspn(p, ": \t");
-			char *val = p;
-			size_t vlen = strcspn(p, " \t\n");
-			p += strcspn(p, "\n");
-			if (*p)
-				p++;
-			/* fast path: keys come in the order they were listed */
-			int idx = -1;
-			if (s->hint < n && strlen(s->keys[s->hint]) == klen && !memcmp(s->keys[s->hint], key, klen))
-				idx = s->hint;
-			else
-				for (int i = 0; i < n; i++)
-					if (strlen(s->keys[i]) == klen && !memcmp(s->keys[i], key, klen)) {
-						idx = i;
-						break;
-					}
-			if (idx >= 0 && vlen) {
-				vals[idx] = val;
-				lens[idx] = (int)vlen;
-				s->hint = idx + 1;
-			}
-		}
-		s->hint = 0;
-	} else if (s->kind == SRC_PSI) {
-		int i = 0;
-		while (*p && i < n) {
-			char *eq = strchr(p, '=');
-			if (!eq)
-				break;
-			p = eq + 1;
-			vals[i] = p;
-			lens[i] = (int)strcspn(p, " \n");
-			p += lens[i];
-			i++;
-		}
-	} else if (s->kind == SRC_TASK) {
-		char *rp = strrchr(p, ')');
-		int field = 2; /* the token after ')' is field 3, the state */
-		p = rp ? rp + 1 : p + strlen(p);
-		while (*p && field < 15) {
-			p += strspn(p, " ");
-			size_t l = strcspn(p, " \n");
-			field++;
-			if (field == 14 || field == 15) {
-				vals[field - 14] = p;
-				lens[field - 14] = (int)l;
-			}
-			p += l;
-		}
-	} else {
-		if (s->skip_label)
-			p += strcspn(p, " \t\n");
-		for (int i = 0; i < n; i++) {
-			p += strspn(p, " \t");
-			size_t l = strcspn(p, " \t\n");
-			if (!l)
-				break;
-			vals[i] = p;
-			lens[i] = (int)l;
-			p += l;
-		}
+	char *o = room(42);
+	*o++ = ' ';
+	o = put_u64(o, ticks(ru.ru_utime));
+	*o++ = ' ';
+	o = put_u64(o, ticks(ru.ru_stime));
+	out_len = (size_t)(o - out);
+}
+
+static void sample_source(struct source *s)
+{
+	if (s->kind == SRC_SELF) {
+		sample_self();
+		return;
 	}
-	emit_values(vals, lens, n);
+	ssize_t len = s->fd >= 0 ? read_fd(s->fd) : -1;
+	if (len < 0)
+		sample_missing(s->ncols);
+	else if (s->kind == SRC_KEYED)
+		sample_keyed(s, rbuf, (size_t)len);
+	else if (s->kind == SRC_PSI)
+		sample_psi(s, rbuf, (size_t)len);
+	else
+		sample_spaced(s, rbuf, (size_t)len);
 }
 
 /* ---- sources present on this device ---- */
@@ -441,7 +601,8 @@ static void setup_sources(void)
 	}
 	psi->ncols = 8;
 	add_spaced("cpu", "/proc/stat", cpu_fields, 8, 1);
-	struct source *self = new_source("self", "/proc/self/stat", SRC_TASK);
+	/* opened only to report it in the header: the figures come from getrusage */
+	struct source *self = new_source("self", "/proc/self/stat", SRC_SELF);
 	add_column("self.utime");
 	add_column("self.stime");
 	self->ncols = 2;
@@ -606,27 +767,70 @@ static int scan_threads(uint64_t now)
 	return found;
 }
 
+/* Length of the whole number at p (1 to 20 digits), or 0 when there is none. */
+static int number_len(const char *p)
+{
+	int n = 0;
+	while (n <= 20 && p[n] >= '0' && p[n] <= '9')
+		n++;
+	return n <= 20 && ends_token(p[n]) ? n : 0;
+}
+
+/* utime in a /proc/…/stat text: field 14, counted after the ')' that ends the
+ * command name (which may hold spaces); stime follows it. */
+static const char *task_utime(const char *text, size_t len)
+{
+	const char *p = memrchr(text, ')', len);
+	if (!p)
+		return NULL;
+	p++;
+	for (int field = 3; field < 14; field++) {
+		p = skip_blanks(p);
+		if (ends_token(*p))
+			return NULL;
+		p = skip_token(p);
+	}
+	return skip_blanks(p);
+}
+
 static void sample_threads(uint64_t now)
 {
 	int gone[MAX_THREADS], ngone = 0;
 	if (!nthreads)
 		return;
-	putf("T %llu", (unsigned long long)now);
+	char *o = room(24);
+	*o++ = 'T';
+	*o++ = ' ';
+	o = put_u64(o, now);
+	out_len = (size_t)(o - out);
 	for (int i = 0; i < nthreads;) {
 		struct thread *t = &threads[i];
-		char *rp = read_fd(t->fd) > 0 ? strrchr(rbuf, ')') : NULL;
-		unsigned long long ut = 0, st = 0;
-		if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+		ssize_t len = read_fd(t->fd);
+		const char *ut = len > 0 ? task_utime(rbuf, (size_t)len) : NULL;
+		int utl = ut ? number_len(ut) : 0;
+		const char *st = utl ? skip_blanks(ut + utl) : NULL;
+		int stl = st ? number_len(st) : 0;
+		if (!stl) {
 			/* the thread has exited: its stat file reads as an error */
 			close(t->fd);
 			gone[ngone++] = t->tid;
 			threads[i] = threads[--nthreads];
 			continue;
 		}
-		putf(" %d:%llu:%llu", t->tid, ut, st);
+		/* " tid:utime:stime", the times copied as the kernel wrote them */
+		o = room(64);
+		*o++ = ' ';
+		o = put_u64(o, (uint64_t)t->tid);
+		*o++ = ':';
+		memcpy(o, ut, (size_t)utl);
+		o += utl;
+		*o++ = ':';
+		memcpy(o, st, (size_t)stl);
+		o += stl;
+		out_len = (size_t)(o - out);
 		i++;
 	}
-	puts_("\n");
+	put("\n", 1);
 	for (int i = 0; i < ngone; i++)
 		putf("G %llu %d\n", (unsigned long long)now, gone[i]);
 }
@@ -723,13 +927,14 @@ int main(int argc, char **argv)
 		bounded_format(boot_id, sizeof(boot_id), "-");
 	sanitize(boot_id);
 	uint64_t period_ns = period_ms * 1000000ULL;
+	clk_tck = sysconf(_SC_CLK_TCK);
 	uint64_t anchor_boot = boottime_ns(), anchor_real = realtime_ns();
 
 	putf("# zlab-sampler %d\n", FORMAT_VERSION);
 	putf("# boot_id %s\n", boot_id);
 	putf("# anchor %llu %llu\n", (unsigned long long)anchor_boot, (unsigned long long)anchor_real);
 	putf("# period_ns %llu\n", (unsigned long long)period_ns);
-	putf("# clk_tck %ld\n", sysconf(_SC_CLK_TCK));
+	putf("# clk_tck %ld\n", clk_tck);
 	putf("# page_size %ld\n", sysconf(_SC_PAGESIZE));
 	putf("# ncpu %ld\n", sysconf(_SC_NPROCESSORS_CONF));
 	putf("# pid %d\n", getpid());
@@ -778,10 +983,13 @@ int main(int argc, char **argv)
 				scan_every_ms = scan_max_ms;
 			next_scan = now + scan_every_ms * 1000000ULL;
 		}
-		putf("S %llu", (unsigned long long)now);
+		char *o = room(24);
+		*o++ = 'S';
+		*o++ = ' ';
+		out_len = (size_t)(put_u64(o, now) - out);
 		for (int i = 0; i < nsources; i++)
 			sample_source(&sources[i]);
-		puts_("\n");
+		put("\n", 1);
 		sample_threads(now);
 		flush_record();
 		samples++;

@@ -47,7 +47,15 @@ describe.each<DeviceAbi>(['x86_64', 'arm64-v8a'])('sampler (%s)', (abi) => {
     for (const key of vmstatKeys) expect(rec.columns.has(key)).toBe(true);
     const pgfault = rec.columns.get('vmstat.pgfault')!;
     expect(pgfault.every((v) => v > 0)).toBe(true);
-    expect(rec.columns.get('meminfo.MemTotal')![0]).toBeGreaterThan(0);
+    // keyed values land in their own columns, as the kernel wrote them
+    const meminfo = await readFile('/proc/meminfo', 'utf8');
+    for (const key of ['MemTotal', 'SwapTotal']) {
+      const kb = Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(meminfo)![1]);
+      expect([...rec.columns.get(`meminfo.${key}`)!]).toEqual([kb, kb, kb, kb]);
+    }
+    if (existsSync('/proc/pressure/memory')) {
+      for (const field of ['some.avg10', 'some.total', 'full.avg300', 'full.total']) expect(rec.columns.get(`psi.${field}`)![0]).toBeGreaterThanOrEqual(0);
+    }
     // this test's own process is tracked, thread by thread
     const mine = [...rec.threads.values()].filter((t) => t.pid === process.pid);
     expect(mine.length).toBeGreaterThan(0);

@@ -46,6 +46,8 @@ interface Row {
   samples: number;
   seconds: number;
   cpuSeconds: number;
+  /** The sampler's thread scans (they back off while nothing new appears). */
+  scans?: number | null;
 }
 
 /** The sampler's own CPU seconds over its record. */
@@ -82,7 +84,7 @@ async function runSampler(device: ToolDevice, binary: string, hz: number, dir: s
   await device.run(shellCommand(['rm', '-f', out]));
   const seconds = (record.tNs[record.tNs.length - 1]! - record.tNs[0]!) / 1e9;
   const cpuSeconds = ownCpuSeconds(record);
-  return { method: 'on-device sampler (own CPU)', targetHz: hz, samples: record.tNs.length - 1, seconds, cpuSeconds };
+  return { method: 'on-device sampler (own CPU)', targetHz: hz, samples: record.tNs.length - 1, seconds, cpuSeconds, scans: record.end?.scans ?? null };
 }
 
 async function runNaive(device: ToolDevice, hz: number, idleBusyPerSec: number): Promise<Row> {
@@ -122,10 +124,10 @@ async function main(): Promise<void> {
       rows.push(await runNaive(device, hz, idleBusyPerSec));
     }
 
-    const table = new Table({ head: ['method', 'target Hz', 'achieved Hz', 'CPU share (of one CPU)', 'CPU per sample'] });
+    const table = new Table({ head: ['method', 'target Hz', 'achieved Hz', 'CPU share (of one CPU)', 'CPU per sample', 'thread scans'] });
     const perSample = (r: Row) => (r.samples > 0 ? r.cpuSeconds / r.samples : Number.NaN);
     for (const r of rows) {
-      table.push([r.method, r.targetHz, (r.samples / r.seconds).toFixed(1), `${((r.cpuSeconds / r.seconds) * 100).toFixed(2)} %`, `${(perSample(r) * 1000).toFixed(3)} ms`]);
+      table.push([r.method, r.targetHz, (r.samples / r.seconds).toFixed(1), `${((r.cpuSeconds / r.seconds) * 100).toFixed(2)} %`, `${(perSample(r) * 1000).toFixed(3)} ms`, r.scans ?? '']);
     }
     process.stdout.write(`device ${fixture.serial}; idle busy ${(idleBusyPerSec * 100).toFixed(2)} % of one CPU\n${table.toString()}\n`);
     const verdicts: string[] = [];

@@ -100,7 +100,29 @@ function mib(bytes: number): string {
   return `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
-/** Resolve sizes against the device's memory; a target above RAM + swap needs the override. */
+/**
+ * RAM the eater's pages need once swap has taken all it can: what does not fit
+ * in free swap stays resident, and what goes to zram still takes RAM,
+ * compressed — data pages at the requested ratio, while zero and same-filled
+ * pages take none (the swap zeromap, zram's same_pages). The file component's
+ * page cache is reclaimable and not counted.
+ */
+export function ramNeededBytes(request: Pick<EatRequest, 'ratio' | 'zeroPct' | 'sameFilledPct'>, sizeMib: number, memory: MemorySizes): number {
+  const size = sizeMib * 1024 ** 2;
+  const toZram = Math.min(size, memory.zramSwapFreeBytes);
+  const toOtherSwap = Math.min(size - toZram, memory.swapFreeBytes - memory.zramSwapFreeBytes);
+  const dataShare = (100 - request.zeroPct - request.sameFilledPct) / 100;
+  return size - toZram - toOtherSwap + (toZram * dataShare) / request.ratio;
+}
+
+/**
+ * Resolve sizes against the device's memory. A target above RAM + swap, or one
+ * whose pages need more RAM (ramNeededBytes) than could be had at all — what
+ * is available plus every other process's anonymous memory — needs the
+ * override: the eater is unkillable by default, so the kernel would kill
+ * everything else and then panic. On the virtual device (1 GiB, zram 724 MiB)
+ * 140% of RAM ran needing 96% of that and 150% needing 107% did not.
+ */
 export function planEat(request: EatRequest, memory: MemorySizes): EatPlan {
   const sizeMib = sizeToMib(request.size, memory.memTotalBytes);
   const fileMib = request.file ? sizeToMib(request.file, memory.memTotalBytes) : 0;
@@ -109,6 +131,17 @@ export function planEat(request: EatRequest, memory: MemorySizes): EatPlan {
     throw new UsageError(
       `--size: ${sizeMib} MiB is more than RAM + swap (${mib(memory.memTotalBytes)} + ${mib(memory.swapTotalBytes)}); ` +
         'the kernel would have to kill something. Pass --allow-overcommit to run it anyway',
+    );
+  }
+  const needed = ramNeededBytes(request, sizeMib, memory);
+  const obtainable = memory.memAvailableBytes + memory.anonPagesBytes;
+  if (needed > obtainable && !request.allowOvercommit) {
+    throw new UsageError(
+      `--size: ${sizeMib} MiB does not fit: with ${mib(memory.swapFreeBytes)} of free swap ` +
+        `(${mib(memory.zramSwapFreeBytes)} of it zram, holding data pages compressed ${request.ratio}:1 in RAM) ` +
+        `the eater needs about ${mib(needed)} of RAM, and at most ${mib(obtainable)} can be had ` +
+        `(${mib(memory.memAvailableBytes)} available, ${mib(memory.anonPagesBytes)} held by other processes); ` +
+        'the kernel would have to kill everything else. Eat less, give zram more room (zlab zram set), or pass --allow-overcommit to run it anyway',
     );
   }
   return { ...request, sizeMib, fileMib, memTotalBytes: memory.memTotalBytes, swapTotalBytes: memory.swapTotalBytes };

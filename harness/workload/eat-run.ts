@@ -44,7 +44,7 @@ function eaterTimeoutMs(plan: EatPlan): number {
  */
 export async function runEat(device: ToolDevice, request: EatRequest, options: EatRunOptions): Promise<EatResult> {
   const say = options.progress ?? (() => undefined);
-  const plan = planEat(request, memorySizes(await device.run('cat /proc/meminfo')));
+  const plan = planEat(request, memorySizes(await device.run('cat /proc/meminfo /proc/swaps 2>/dev/null || true')));
   const deviceDir = options.deviceDir ?? DEVICE_TOOL_DIR;
   if (!/^\/[A-Za-z0-9_./-]+$/.test(deviceDir)) throw new ZlabError('usage', `device folder "${deviceDir}" is not an absolute path of plain characters`);
   const tools = await pushTools(device, ['memeater', 'sampler'], deviceDir);

@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .option('--retouch <n>', 're-touch (verify) passes', '1')
     .option('--seed <n>', 'generator seed', '1')
     .option('--oom-score-adj <n>', "the eater's oom_score_adj", '-1000')
-    .option('--allow-overcommit', 'allow a size above RAM + swap')
+    .option('--allow-overcommit', 'run a size that does not fit in RAM + swap (zram keeps its pages in RAM, compressed)')
     .option('--out-dir <dir>', 'where to keep the record and summary (default: under the state directory)')
     .option('--json', 'print one JSON document')
     .action(async (options: EatCliOptions) => {

@@ -62,6 +62,7 @@ struct source {
 	char **keys;        /* SRC_KEYED: column keys in order */
 	struct key_line *lines; /* SRC_KEYED: the file's lines, mapped on the first read */
 	int nlines;
+	int in_order;       /* SRC_KEYED: the mapped lines fill the columns in column order */
 };
 
 struct thread {
@@ -192,12 +193,26 @@ static char *copy_token(char *o, const char *p)
 	return o;
 }
 
+/* Whether the n bytes at a and b are the same, compared 8 at a time. */
 static int same_bytes(const char *a, const char *b, int n)
 {
-	for (int i = 0; i < n; i++)
-		if (a[i] != b[i])
+	uint64_t x, y;
+	if (n < 8) {
+		for (int i = 0; i < n; i++)
+			if (a[i] != b[i])
+				return 0;
+		return 1;
+	}
+	for (int i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
 			return 0;
-	return 1;
+	}
+	/* the last 8 bytes, overlapping the word before */
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
 }
 
 static ssize_t read_fd(int fd)
@@ -280,6 +295,8 @@ static void map_lines(struct source *s)
 		die("out of memory");
 	if (s->fd < 0 || read_fd(s->fd) < 0)
 		return;
+	int last_col = -1;
+	s->in_order = 1;
 	for (const char *p = rbuf; *p && s->nlines < MAX_LINES;) {
 		const char *key = p;
 		while (!ends_key(*p))
@@ -290,6 +307,10 @@ static void map_lines(struct source *s)
 		if (!l->key)
 			die("out of memory");
 		l->col = find_key(s, key, l->klen);
+		if (l->col >= 0) {
+			s->in_order &= l->col > last_col;
+			last_col = l->col;
+		}
 		while (*p && *p != '\n')
 			p++;
 		if (*p)
@@ -371,31 +392,69 @@ static void sample_missing(int n)
 	out_len = (size_t)(o - out);
 }
 
+/*
+ * A keyed source whose lines are all where the first read found them, with
+ * the columns in line order (vmstat, meminfo): each value is copied to the
+ * record as it is scanned. Returns 0, having written nothing, at a line that
+ * differs from the map.
+ */
+static int sample_keyed_mapped(const struct source *s, const char *p, const char *end, char *o)
+{
+	int line = 0, col = 0;
+	for (; *p; line++) {
+		if (line >= s->nlines)
+			return 0;
+		const struct key_line *l = &s->lines[line];
+		if (end - p < l->klen || !same_bytes(p, l->key, l->klen) || !ends_key(p[l->klen]))
+			return 0;
+		p += l->klen;
+		while (*p == ':' || is_blank(*p))
+			p++;
+		if (l->col >= 0) {
+			/* columns before it have no line: their keys were missing from the start */
+			for (; col < l->col; col++) {
+				*o++ = ' ';
+				*o++ = '-';
+			}
+			*o++ = ' ';
+			if (ends_token(*p))
+				*o++ = '-';
+			while (!ends_token(*p))
+				*o++ = *p++;
+			col++;
+		}
+		while (*p && *p != '\n')
+			p++;
+		if (*p)
+			p++;
+	}
+	if (line != s->nlines)
+		return 0;
+	for (; col < s->ncols; col++) {
+		*o++ = ' ';
+		*o++ = '-';
+	}
+	out_len = (size_t)(o - out);
+	return 1;
+}
+
 static const char *vals[MAX_KEYS];
 
 /* "name value" or "Name:  value kB" lines: each column's value, wherever its line is. */
 static void sample_keyed(struct source *s, const char *p, size_t len)
 {
 	int n = s->ncols;
+	char *o = room(len + 2 * (size_t)n);
+	if (s->in_order && sample_keyed_mapped(s, p, p + len, o))
+		return;
+	/* the lines are not as the first read had them (not seen happen), or not in
+	 * column order: look every key up */
 	memset(vals, 0, sizeof(vals[0]) * (size_t)n);
-	for (int line = 0; *p; line++) {
+	while (*p) {
 		const char *key = p;
-		int col;
-		const struct key_line *l = line < s->nlines ? &s->lines[line] : NULL;
-		int k = 0;
-		/* one pass over the key confirms it is the one the first read found here */
-		if (l)
-			while (k < l->klen && p[k] == l->key[k])
-				k++;
-		if (l && k == l->klen && ends_key(p[k])) {
-			col = l->col;
-			p += k;
-		} else {
-			/* a key not where the first read had it is looked up (not seen happen) */
-			while (!ends_key(*p))
-				p++;
-			col = find_key(s, key, (int)(p - key));
-		}
+		while (!ends_key(*p))
+			p++;
+		int col = find_key(s, key, (int)(p - key));
 		while (*p == ':' || is_blank(*p))
 			p++;
 		if (col >= 0 && !ends_token(*p))
@@ -405,8 +464,6 @@ static void sample_keyed(struct source *s, const char *p, size_t len)
 		if (*p)
 			p++;
 	}
-	/* the values are copied once, straight from the kernel's text */
-	char *o = room(len + 2 * (size_t)n);
 	for (int i = 0; i < n; i++) {
 		*o++ = ' ';
 		if (vals[i])

@@ -141,7 +141,7 @@ export function register(program: Command): void {
     .option('--cpus <n>', 'virtual device CPUs', '2')
     .option('--zram-size <size>', 'virtual device zram size', '75%')
     .option('--zram-algorithm <name>', 'virtual device zram compressor', 'lz4')
-    .option('--size <size>', 'eater size per run', '150%')
+    .option('--size <size>', 'eater size per run (150 % cannot fit on the default 1G device with 75 % zram: what swap cannot hold must stay resident beside the compressed pages)', '120%')
     .option('--ratio <r>', 'eater compression ratio', '3')
     .option('--retouch <n>', 'eater re-touch passes', '1')
     .option('--hold-ms <ms>', 'eater hold between fill and re-touch', '1000')

@@ -51,11 +51,11 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
 }
 
 async function expectGone(vm: VirtualDeviceInfo): Promise<void> {
-  expect(isAlive(lab.vm.supervisorPid)).toBe(false);
-  expect(isAlive(lab.vm.pid)).toBe(false);
-  expect(await portIsFree(lab.vm.adbPort)).toBe(true);
-  expect((await adbDevices(lab.server.port)).has(lab.vm.serial)).toBe(false);
-  expect(listVirtualDevices().map((v) => v.serial)).not.toContain(lab.vm.serial);
+  expect(isAlive(vm.supervisorPid)).toBe(false);
+  expect(isAlive(vm.pid)).toBe(false);
+  expect(await portIsFree(vm.adbPort)).toBe(true);
+  expect((await adbDevices(lab.server.port)).has(vm.serial)).toBe(false);
+  expect(listVirtualDevices().map((v) => v.serial)).not.toContain(vm.serial);
 }
 
 describe('a virtual device', () => {
@@ -66,53 +66,53 @@ describe('a virtual device', () => {
   }, BOOT_MS);
 
   it('boots to adb and records itself', () => {
-    expect(lab.vm.serial).toBe(`127.0.0.1:${lab.vm.adbPort}`);
-    expect(lab.vm.adbPort < 5555 || lab.vm.adbPort > 5585).toBe(true);
+    expect(vm.serial).toBe(`127.0.0.1:${vm.adbPort}`);
+    expect(vm.adbPort < 5555 || vm.adbPort > 5585).toBe(true);
     expect(vm).toMatchObject({ state: 'device', running: true, memoryMiB: 1024, cpus: 2, zramSize: '75%', zramAlgorithm: 'lz4', adbServerPort: lab.server.port });
-    expect(isAlive(lab.vm.pid)).toBe(true);
-    expect(lab.vm.bootSeconds).toBeGreaterThan(0);
-    expect(virtualDeviceStatus(lab.vm.serial).pid).toBe(lab.vm.pid);
-    process.stderr.write(`virtual device boot-to-adb: ${lab.vm.bootSeconds} s (${lab.vm.accel})\n`);
+    expect(isAlive(vm.pid)).toBe(true);
+    expect(vm.bootSeconds).toBeGreaterThan(0);
+    expect(virtualDeviceStatus(vm.serial).pid).toBe(vm.pid);
+    process.stderr.write(`virtual device boot-to-adb: ${vm.bootSeconds} s (${vm.accel})\n`);
   });
 
   it("is listed as a device by Debian's adb", async () => {
     const { stdout } = await adb('devices');
-    expect(stdout).toMatch(new RegExp(`^${lab.vm.serial.replace(/\./g, '\\.')}\\tdevice$`, 'm'));
+    expect(stdout).toMatch(new RegExp(`^${vm.serial.replace(/\./g, '\\.')}\\tdevice$`, 'm'));
   });
 
   it('passes a shell exit status through', async () => {
-    expect((await adb('-s', lab.vm.serial, 'shell', 'exit 7')).exitCode).toBe(7);
+    expect((await adb('-s', vm.serial, 'shell', 'exit 7')).exitCode).toBe(7);
   });
 
   it('pushes and pulls 32 MiB unchanged', async () => {
     const local = join(lab.work, 'random.bin');
     const back = join(lab.work, 'random.back');
     writeFileSync(local, randomBytes(32 * 1024 * 1024));
-    const push = await adb('-s', lab.vm.serial, 'push', local, '/data/local/tmp/random.bin');
+    const push = await adb('-s', vm.serial, 'push', local, '/data/local/tmp/random.bin');
     expect(push.exitCode).toBe(0);
-    const pull = await adb('-s', lab.vm.serial, 'pull', '/data/local/tmp/random.bin', back);
+    const pull = await adb('-s', vm.serial, 'pull', '/data/local/tmp/random.bin', back);
     expect(pull.exitCode).toBe(0);
     const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
     expect(sha(back)).toBe(sha(local));
-    await adb('-s', lab.vm.serial, 'shell', 'rm /data/local/tmp/random.bin');
+    await adb('-s', vm.serial, 'shell', 'rm /data/local/tmp/random.bin');
   }, 120_000);
 
   it('shows reclaim counters in /proc/vmstat', async () => {
-    const { stdout } = await adb('-s', lab.vm.serial, 'shell', 'cat /proc/vmstat');
+    const { stdout } = await adb('-s', vm.serial, 'shell', 'cat /proc/vmstat');
     expect(stdout).toMatch(/^pgsteal_anon \d+$/m);
   });
 
   it("answers adbkit's getProperties with the product model", async () => {
     const client = adbkit.Adb.createClient({ port: lab.server.port });
-    const props = await client.getDevice(lab.vm.serial).getProperties();
+    const props = await client.getDevice(vm.serial).getProperties();
     expect(props['ro.product.model']).toBe('zlab virtual device');
     expect(props['ro.product.cpu.abi']).toBe('x86_64');
     expect(props['sys.boot_completed']).toBe('1');
-    expect(props['ro.build.fingerprint']).toContain(lab.vm.kernelRelease);
+    expect(props['ro.build.fingerprint']).toContain(vm.kernelRelease);
   });
 
   it('swaps to zram0 with lz4, sized 75 % of RAM', async () => {
-    const { stdout } = await adb('-s', lab.vm.serial, 'shell', 'cat /proc/swaps; cat /sys/block/zram0/comp_algorithm; cat /sys/block/zram0/disksize; grep MemTotal /proc/meminfo');
+    const { stdout } = await adb('-s', vm.serial, 'shell', 'cat /proc/swaps; cat /sys/block/zram0/comp_algorithm; cat /sys/block/zram0/disksize; grep MemTotal /proc/meminfo');
     expect(stdout).toMatch(/^\/dev\/zram0\s+partition/m);
     expect(stdout).toContain('[lz4]');
     const disksize = Number(/^(\d+)$/m.exec(stdout)?.[1]);
@@ -121,41 +121,41 @@ describe('a virtual device', () => {
   });
 
   it('has /data/local/tmp, getprop KEY and setprop', async () => {
-    const { stdout, exitCode } = await adb('-s', lab.vm.serial, 'shell', 'test -d /data/local/tmp && setprop zlab.test "a b" && getprop zlab.test && getprop ro.product.device');
+    const { stdout, exitCode } = await adb('-s', vm.serial, 'shell', 'test -d /data/local/tmp && setprop zlab.test "a b" && getprop zlab.test && getprop ro.product.device');
     expect(exitCode).toBe(0);
     expect(stdout.trim().split('\n')).toEqual(['a b', 'zlab_x86_64']);
   });
 
   it('comes back on the same serial after adb reboot', async () => {
-    const pidBefore = virtualDeviceStatus(lab.vm.serial).pid;
-    await adb('-s', lab.vm.serial, 'reboot');
+    const pidBefore = virtualDeviceStatus(vm.serial).pid;
+    await adb('-s', vm.serial, 'reboot');
     await waitFor('a new QEMU', () => {
-      const now = virtualDeviceStatus(lab.vm.serial);
+      const now = virtualDeviceStatus(vm.serial);
       return now.boots === 2 && now.pid !== null && now.pid !== pidBefore;
     }, 60_000);
-    await waitFor('the device after reboot', async () => (await adb('-s', lab.vm.serial, 'shell', 'getprop sys.boot_completed')).stdout.trim() === '1', BOOT_MS / 2);
-    const after = virtualDeviceStatus(lab.vm.serial);
-    expect(after).toMatchObject({ state: 'device', lastRebootTarget: '', adbPort: lab.vm.adbPort });
+    await waitFor('the device after reboot', async () => (await adb('-s', vm.serial, 'shell', 'getprop sys.boot_completed')).stdout.trim() === '1', BOOT_MS / 2);
+    const after = virtualDeviceStatus(vm.serial);
+    expect(after).toMatchObject({ state: 'device', lastRebootTarget: '', adbPort: vm.adbPort });
     expect(isAlive(pidBefore)).toBe(false);
   }, BOOT_MS);
 
   it('powers off in the bootloader after reboot bootloader, and boots again on continue', async () => {
-    await adb('-s', lab.vm.serial, 'reboot', 'bootloader');
-    await waitFor('bootloader state', () => virtualDeviceStatus(lab.vm.serial).state === 'bootloader', 60_000);
-    expect(virtualDeviceStatus(lab.vm.serial)).toMatchObject({ pid: null, lastRebootTarget: 'bootloader', running: true });
+    await adb('-s', vm.serial, 'reboot', 'bootloader');
+    await waitFor('bootloader state', () => virtualDeviceStatus(vm.serial).state === 'bootloader', 60_000);
+    expect(virtualDeviceStatus(vm.serial)).toMatchObject({ pid: null, lastRebootTarget: 'bootloader', running: true });
     expect(ourQemus()).toEqual([]);
-    await continueVirtualDevice(lab.vm.serial);
-    await waitFor('the device after the bootloader', async () => (await adb('-s', lab.vm.serial, 'shell', 'getprop sys.boot_completed')).stdout.trim() === '1', BOOT_MS / 2);
-    expect(virtualDeviceStatus(lab.vm.serial).state).toBe('device');
-    await expect(continueVirtualDevice(lab.vm.serial)).rejects.toThrow(/not powered off/);
+    await continueVirtualDevice(vm.serial);
+    await waitFor('the device after the bootloader', async () => (await adb('-s', vm.serial, 'shell', 'getprop sys.boot_completed')).stdout.trim() === '1', BOOT_MS / 2);
+    expect(virtualDeviceStatus(vm.serial).state).toBe('device');
+    await expect(continueVirtualDevice(vm.serial)).rejects.toThrow(/not powered off/);
   }, BOOT_MS);
 
   it('leaves no process, port, adb entry or state behind when stopped', async () => {
-    const last = virtualDeviceStatus(lab.vm.serial);
-    await stopVirtualDevice(lab.vm.serial);
+    const last = virtualDeviceStatus(vm.serial);
+    await stopVirtualDevice(vm.serial);
     await expectGone(last);
     expect(ourQemus()).toEqual([]);
-    expect(() => virtualDeviceStatus(lab.vm.serial)).toThrow(/no virtual device 127\.0\.0\.1:/);
+    expect(() => virtualDeviceStatus(vm.serial)).toThrow(/no virtual device 127\.0\.0\.1:/);
   }, 60_000);
 });
 

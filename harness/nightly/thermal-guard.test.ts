@@ -35,6 +35,13 @@ describe('the thermal guard', () => {
     expect(device.reads).toBe(3);
   });
 
+  it('stops waiting the cool-down time when the stage is aborted', async () => {
+    const stage = new AbortController();
+    const waiting = coolDown(zones(['']), { cooldownSeconds: 3600, maxWaitSeconds: 0 }, () => undefined, stage.signal);
+    stage.abort(new Error('stage timed out'));
+    await expect(waiting).resolves.toBeUndefined();
+  });
+
   it('gives up cooling down after maxWaitSeconds with a device error', async () => {
     await expect(coolDown(zones(['60000\n']), { cooldownSeconds: 0, belowCelsius: 40, maxWaitSeconds: 0 }, () => undefined, never, instant)).rejects.toThrow(
       'still 60.0 °C after 0 s of cool-down (limit 40 °C)',

@@ -6,6 +6,7 @@ import { type BootSelection, type BootloaderExit, activeSlotBoot, enterBootloade
 import { adbConnect } from './adb-host.js';
 import { isAlive, portAcceptsConnections, sleep } from './processes.js';
 import { QEMU_BINARY, qemuArguments } from './qemu-command.js';
+import { consoleVerdict } from './console-verdict.js';
 import { controlSocketName } from './vm-control.js';
 import { type VmState, readVmState, updateVmState } from './vm-state.js';
 
@@ -31,6 +32,8 @@ export function readRebootTarget(channel: string): string | null {
 interface QemuExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** What the console says about how this boot ended (see consoleVerdict). */
+  console?: string | null;
   /** Set when there was nothing to boot (e.g. an empty slot); QEMU did not run. */
   error?: string;
 }
@@ -146,7 +149,8 @@ export class Supervisor {
 
   private describeExit(exit: QemuExit): string {
     const how = exit.signal ? `signal ${exit.signal}` : `exit status ${exit.code}`;
-    return `QEMU ended (${how}) without a reboot request: the guest powered off or panicked, or QEMU failed; see ${join(this.vmDir, 'supervisor.log')} and the console log`;
+    const why = exit.console ?? 'the guest powered off or panicked, or QEMU failed';
+    return `QEMU ended (${how}) without a reboot request: ${why}; see ${join(this.vmDir, 'supervisor.log')} and the console log`;
   }
 
   private waitForPowerOn(): Promise<void> {
@@ -234,7 +238,7 @@ export class Supervisor {
       qemu.once('close', (code, signal) => {
         running = false;
         this.qemu = null;
-        void watch.then(() => resolve({ code, signal }));
+        void watch.then(() => resolve({ code, signal, console: consoleVerdict(state.consoleLog, consoleOffset) }));
       });
     });
   }

@@ -1,0 +1,45 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+
+/** How much of the console's end is read: a panic's first line is within it. */
+const TAIL_BYTES = 256 * 1024;
+
+/**
+ * What the guest's console says about a boot that ended without a reboot
+ * request, read from `offset` (where this boot's output begins): the kernel's
+ * panic line, its power-down line, or else the last line it printed. Null
+ * when the boot printed nothing (QEMU failed before the kernel ran).
+ */
+export function consoleVerdict(consoleLog: string, offset: number): string | null {
+  const text = readFrom(consoleLog, offset);
+  if (text === null) return null;
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/\r/g, '').replace(/^\[\s*\d+\.\d+\]\s*/, '').trim())
+    .filter((line) => line.length > 0);
+  const panic = lines.find((line) => line.startsWith('Kernel panic - not syncing'));
+  if (panic) return `the kernel panicked: ${panic}`;
+  const oops = lines.find((line) => /^(BUG: |Oops: |general protection fault)/.test(line));
+  if (lines.some((line) => /^reboot: Power down|^System halted/.test(line))) return `the guest powered off${oops ? ` after ${oops}` : ''}`;
+  const last = lines.at(-1);
+  if (last === undefined) return null;
+  return `${oops ? `${oops}; ` : ''}the console's last line: ${last}`;
+}
+
+function readFrom(path: string, offset: number): string | null {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return null;
+  }
+  if (size <= offset) return null;
+  const start = Math.max(offset, size - TAIL_BYTES);
+  const buffer = Buffer.alloc(size - start);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, buffer.length, start);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer.toString('latin1');
+}

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { compareAB, aaSelfCheck } from '../analysis/ab-compare.js';
 import { bootstrapMedian } from '../analysis/bootstrap.js';
 import { median } from '../analysis/descriptive.js';
@@ -179,6 +180,7 @@ export function buildNightlyReport(store: ResultsStore, runId: number, options: 
       startedAt: new Date(run.startedAt).toISOString(),
       endedAt: run.endedAt === null ? null : new Date(run.endedAt).toISOString(),
       date: isoDay(run.startedAt),
+      store: resolve(store.path),
     },
     generatedAt: (options.now ?? new Date()).toISOString(),
     cells,

@@ -144,5 +144,12 @@ describe('nightly report from a store with known truth', () => {
     await writeNightlyReport(bad, badRun, { ...pairs, outRoot });
     expect(readdirSync(outRoot)).toEqual(['2026-11-09-zram-ab']);
     expect(existsSync(written.files.junit)).toBe(true);
+
+    // Another run of the same plan that day goes beside it, never over it.
+    const other = await writeNightlyReport(quiet, quietRun, { ...pairs, outRoot });
+    expect(other.dir).toBe(join(outRoot, `2026-11-09-zram-ab-run${quietRun}`));
+    expect(readdirSync(outRoot).sort()).toEqual(['2026-11-09-zram-ab', `2026-11-09-zram-ab-run${quietRun}`]);
+    expect((JSON.parse(readFileSync(written.files.json, 'utf8')) as NightlyReport).run.startedAt).toBe(written.report.run.startedAt);
+    expect((JSON.parse(readFileSync(other.files.json, 'utf8')) as NightlyReport).run.startedAt).toBe(other.report.run.startedAt);
   }, 120_000);
 });

@@ -12,7 +12,8 @@ import type { EnvironmentInput } from '../store/store-records.js';
 export interface NightlyReport {
   schema: 'zlab.nightly-report/1';
   plan: { name: string; hash: string };
-  run: { id: number; status: string; startedAt: string; endedAt: string | null; date: string };
+  /** `store`: the results file the run is in (a run is its id within that file). */
+  run: { id: number; status: string; startedAt: string; endedAt: string | null; date: string; store: string };
   generatedAt: string;
   cells: CellSummary[];
   comparisons: ComparisonEntry[];

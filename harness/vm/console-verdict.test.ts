@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consoleVerdict } from './console-verdict.js';
+import { consoleVerdict, qemuLastWords } from './console-verdict.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zlab-console-verdict-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,5 +37,14 @@ describe('console verdict of a boot that ended by itself', () => {
     const log = consoleLog(earlierBoot);
     expect(consoleVerdict(log, earlierBoot.length)).toBeNull();
     expect(consoleVerdict(join(dir, 'missing.log'), 0)).toBeNull();
+  });
+});
+
+describe("QEMU's last words", () => {
+  it('are the last line QEMU wrote during this boot', () => {
+    const before = 'qemu-system-x86_64: an earlier boot\n';
+    const log = consoleLog(`${before}qemu-system-x86_64: terminating on signal 15 from pid 4242 (node)\n\n`);
+    expect(qemuLastWords(log, 0)).toBe('qemu-system-x86_64: terminating on signal 15 from pid 4242 (node)');
+    expect(qemuLastWords(consoleLog(before), before.length)).toBeNull();
   });
 });

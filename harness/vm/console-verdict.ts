@@ -25,6 +25,17 @@ export function consoleVerdict(consoleLog: string, offset: number): string | nul
   return `${oops ? `${oops}; ` : ''}the console's last line: ${last}`;
 }
 
+/**
+ * The last line written to the supervisor's log since `offset` — during a
+ * boot that is QEMU's own output, e.g. "terminating on signal 15 from pid …";
+ * null if nothing was written.
+ */
+export function qemuLastWords(logPath: string, offset: number): string | null {
+  const text = readFrom(logPath, offset);
+  const lines = text?.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0) ?? [];
+  return lines.at(-1) ?? null;
+}
+
 function readFrom(path: string, offset: number): string | null {
   let size: number;
   try {

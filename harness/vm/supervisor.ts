@@ -6,7 +6,7 @@ import { type BootSelection, type BootloaderExit, activeSlotBoot, enterBootloade
 import { adbConnect } from './adb-host.js';
 import { isAlive, portAcceptsConnections, sleep } from './processes.js';
 import { QEMU_BINARY, qemuArguments } from './qemu-command.js';
-import { consoleVerdict } from './console-verdict.js';
+import { consoleVerdict, qemuLastWords } from './console-verdict.js';
 import { controlSocketName } from './vm-control.js';
 import { type VmState, readVmState, updateVmState } from './vm-state.js';
 
@@ -34,6 +34,8 @@ interface QemuExit {
   signal: NodeJS.Signals | null;
   /** What the console says about how this boot ended (see consoleVerdict). */
   console?: string | null;
+  /** QEMU's own last line of output during this boot. */
+  qemuSaid?: string | null;
   /** Set when there was nothing to boot (e.g. an empty slot); QEMU did not run. */
   error?: string;
 }
@@ -150,7 +152,8 @@ export class Supervisor {
   private describeExit(exit: QemuExit): string {
     const how = exit.signal ? `signal ${exit.signal}` : `exit status ${exit.code}`;
     const why = exit.console ?? 'the guest powered off or panicked, or QEMU failed';
-    return `QEMU ended (${how}) without a reboot request: ${why}; see ${join(this.vmDir, 'supervisor.log')} and the console log`;
+    const said = exit.qemuSaid ? `; supervisor.log ends: ${exit.qemuSaid}` : '';
+    return `QEMU ended (${how}) without a reboot request: ${why}${said}; see ${join(this.vmDir, 'supervisor.log')} and the console log`;
   }
 
   private waitForPowerOn(): Promise<void> {
@@ -208,7 +211,9 @@ export class Supervisor {
       zramSize: state.zramSize,
       zramAlgorithm: state.zramAlgorithm,
     });
-    const log = openSync(join(this.vmDir, 'supervisor.log'), 'a');
+    const logPath = join(this.vmDir, 'supervisor.log');
+    const logOffset = existsSync(logPath) ? statSync(logPath).size : 0;
+    const log = openSync(logPath, 'a');
     const qemu = spawn(QEMU_BINARY, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     this.qemu = qemu;
@@ -238,7 +243,7 @@ export class Supervisor {
       qemu.once('close', (code, signal) => {
         running = false;
         this.qemu = null;
-        void watch.then(() => resolve({ code, signal, console: consoleVerdict(state.consoleLog, consoleOffset) }));
+        void watch.then(() => resolve({ code, signal, console: consoleVerdict(state.consoleLog, consoleOffset), qemuSaid: qemuLastWords(logPath, logOffset) }));
       });
     });
   }

@@ -255,6 +255,20 @@ describe('zlab bisect start through git bisect run', () => {
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toMatch(/give exactly one of --build/);
   }, 60_000);
+
+  it('refuses -s with a measure command, with options of a fresh virtual device, or with a serial that is not one', async () => {
+    const base = [zlab, 'bisect', 'start', '--repo', repo, '--good', commits[0]!, '--bad', commits[COMMITS]!, '--metric', 'pgsteal_anon_per_sec', '--higher-is-better'];
+    const env = { ZLAB_STATE_DIR: join(root, 'cli-state') };
+    const command = await execa(process.execPath, [...base, '--measure-command', 'true', '-s', 'emulator-5554'], { reject: false, env });
+    expect(command.exitCode).toBe(2);
+    expect(command.stderr).toMatch(/--serial: a --measure-command measures by itself; it takes no device/);
+    const vmOnly = await execa(process.execPath, [...base, '--build', 'recipe:stock-6.12', '-s', 'emulator-5554', '--memory', '2G', '--zram-size', '50%'], { reject: false, env });
+    expect(vmOnly.exitCode).toBe(2);
+    expect(vmOnly.stderr).toMatch(/--serial: --memory, --zram-size only apply to a fresh virtual device/);
+    const serial = await execa(process.execPath, [...base, '--build', 'recipe:stock-6.12', '-s', 'phone;reboot'], { reject: false, env });
+    expect(serial.exitCode).toBe(2);
+    expect(serial.stderr).toMatch(/--serial: "phone;reboot" is not a device serial/);
+  }, 60_000);
 });
 
 describe('kernel images and measurement output', () => {

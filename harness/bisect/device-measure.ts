@@ -97,12 +97,12 @@ interface Booted {
  * is measured again and is stopped before the next commit boots.
  */
 export async function deviceMeasurer(source: DeviceSource, log: Log = () => {}): Promise<Measurer> {
-  const metric = headlineMetric(source.metric);
-  const request = parseEatOptions(source.eat);
+  // Bad metric or eater options fail before anything is built or booted.
+  headlineMetric(source.metric);
+  parseEatOptions(source.eat);
   await buildWorkloadBinaries();
   const scratch = mkdtempSync(join(tmpdir(), 'zlab-bisect-'));
   let booted: Booted | null = null;
-  let runs = 0;
 
   async function stop(): Promise<void> {
     const b = booted;
@@ -140,9 +140,30 @@ export async function deviceMeasurer(source: DeviceSource, log: Log = () => {}):
     }
   }
 
+  const runner = eaterRunner(source, scratch, log);
   return {
     async measure(commit, count) {
       const { device } = await boot(commit);
+      return runner.run(device, commit, count);
+    },
+    async close() {
+      await stop();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Eater runs on a device that runs a commit's kernel: each run one eater run
+ * under the sampler (its files under `scratch`), the metric read from its
+ * headline. Runs are numbered across commits, as the log shows them.
+ */
+export function eaterRunner(source: DeviceSource, scratch: string, log: Log): { run(device: Device, commit: string, count: number): Promise<number[]> } {
+  const metric = headlineMetric(source.metric);
+  const request = parseEatOptions(source.eat);
+  let runs = 0;
+  return {
+    async run(device, commit, count) {
       const values: number[] = [];
       for (let i = 0; i < count; i++) {
         const localDir = join(scratch, `run-${++runs}`);
@@ -155,10 +176,6 @@ export async function deviceMeasurer(source: DeviceSource, log: Log = () => {}):
         values.push(value);
       }
       return values;
-    },
-    async close() {
-      await stop();
-      rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

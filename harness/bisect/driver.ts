@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { UsageError, ZlabError, errorMessage } from '../util/errors.js';
 import { assessCommit, checkEnds, checkPolicy, nextBatch, type Assessment, type Baseline, type DecisionPolicy, type Direction } from './decision.js';
 import { bisectInProgress, commitsBetween, currentHead, git, headCommit, isAncestor, repositoryRoot, resolveCommit, subjectOf, trackedChanges } from './git.js';
-import type { Measurer, MeasureSource } from './measure-source.js';
+import { BisectAbort, type Measurer, type MeasureSource } from './measure-source.js';
 import { writeBisectReport, type ReportFiles } from './report.js';
 import { hasSession, loadSession, saveSession, sessionDir, sessionIdFor, type BisectResult, type BisectSession, type StepRecord } from './session.js';
 
@@ -129,7 +129,7 @@ export async function measureCommit(session: BisectSession, commit: string, meas
       if (values.length === 0) throw new ZlabError('device', 'the measurement gave no runs');
       runs.push(...values);
     } catch (err) {
-      if (err instanceof UsageError || (err instanceof ZlabError && err.kind === 'bug')) throw err;
+      if (err instanceof UsageError || err instanceof BisectAbort || (err instanceof ZlabError && err.kind === 'bug')) throw err;
       error = errorMessage(err);
       log(`${commit.slice(0, 12)}: cannot be measured, skipping: ${error}`);
       break;

@@ -19,6 +19,28 @@ export class CommitSkip extends ZlabError {
   }
 }
 
+/**
+ * The measurement cannot go on at all (a flashed device that could not be
+ * brought back): git bisect run stops rather than skipping every commit after.
+ */
+export class BisectAbort extends ZlabError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super('device', message, details, options);
+    this.name = 'BisectAbort';
+  }
+}
+
+/** A device (phone, or a virtual device from zlab vm start) flashed with each commit's kernel, and the lab's rules for it. */
+export interface FlashTarget {
+  serial: string;
+  adbServerPort: number;
+  /** The product images must be for (inventory flash.product), else the one the known-good image declares. */
+  product?: string;
+  allowedSerials?: string[];
+  powerCycle?: string[];
+  knownGoodImage?: string;
+}
+
 /** Where the kernel for a commit comes from. */
 export type ImageSource =
   | { kind: 'build'; recipe: string; jobs: number }
@@ -33,7 +55,10 @@ export type MeasureSource =
       repo: string;
       image: ImageSource;
       metric: string;
+      /** The virtual device each commit boots on; only bootTimeoutSeconds applies when a target is flashed. */
       vm: { memory: string; cpus: number; zramSize: string; zramAlgorithm: string; bootTimeoutSeconds: number };
+      /** -s SERIAL: flash this device per commit instead of booting a fresh virtual device. */
+      target?: FlashTarget;
       eat: Record<string, string>;
       runTimeoutSeconds: number;
     };
@@ -99,6 +124,10 @@ export function commandMeasurer(source: Extract<MeasureSource, { kind: 'command'
 /** The Measurer a description stands for; the device one is loaded only when needed. */
 export async function openMeasurer(source: MeasureSource, log: (line: string) => void = () => {}): Promise<Measurer> {
   if (source.kind === 'command') return commandMeasurer(source, log);
+  if (source.target) {
+    const { flashedDeviceMeasurer } = await import('./flash-measure.js');
+    return flashedDeviceMeasurer(source, log);
+  }
   const { deviceMeasurer } = await import('./device-measure.js');
   return deviceMeasurer(source, log);
 }

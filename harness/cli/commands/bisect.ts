@@ -5,10 +5,10 @@ import type { Command } from 'commander';
 import { checkPolicy, defaultPolicy, type DecisionPolicy } from '../../bisect/decision.js';
 import { abandonBisect, prepareBisect, runBisectWithGit, runStep, STEP_ABORT } from '../../bisect/driver.js';
 import { repositoryRoot } from '../../bisect/git.js';
-import { checkArgv, openMeasurer, type ImageSource, type MeasureSource } from '../../bisect/measure-source.js';
+import { BisectAbort, checkArgv, openMeasurer, type ImageSource, type MeasureSource } from '../../bisect/measure-source.js';
 import { checkMetricName, headlineMetric, metricDirection } from '../../bisect/metrics.js';
 import { loadSession, sessionDir } from '../../bisect/session.js';
-import { UsageError, ZlabError } from '../../util/errors.js';
+import { errorMessage, UsageError, ZlabError } from '../../util/errors.js';
 import { printJson, reportError } from '../output.js';
 
 interface StartOptions {
@@ -85,9 +85,6 @@ function measureSource(o: StartOptions): { source: MeasureSource; stepTimeoutMs:
       stepTimeoutMs: (maxReps * runTimeout + 60) * 1000,
     };
   }
-  if (o.serial) {
-    throw new UsageError('--serial: deploying a kernel to a phone (fastboot) is not part of zlab bisect yet; it boots each kernel on a fresh virtual device');
-  }
   headlineMetric(o.metric);
   const image = imageSource(o)!;
   const imageSeconds = image.kind === 'build' ? 4 * 3600 : image.kind === 'command' ? image.timeoutSeconds : 60;
@@ -102,7 +99,8 @@ function measureSource(o: StartOptions): { source: MeasureSource; stepTimeoutMs:
       eat: { size: o.size, ratio: o.ratio, retouch: o.retouch, holdMs: o.holdMs },
       runTimeoutSeconds: runTimeout,
     },
-    stepTimeoutMs: (imageSeconds + bootTimeout + maxReps * runTimeout + 120) * 1000,
+    // A flash adds the reboot to the bootloader and the transfer (deployKernel allows the bootloader 90 s).
+    stepTimeoutMs: (imageSeconds + bootTimeout + maxReps * runTimeout + (o.serial ? 300 : 120)) * 1000,
   };
 }
 
@@ -136,35 +134,55 @@ export function register(program: Command): void {
     .option('--images <dir>', 'prebuilt kernels named by commit (SHA, SHA.bzImage or SHA/bzImage; an abbreviated SHA of 7+ digits will do)')
     .option('--image-command <cmd>', 'a command (split on blanks, no shell; {commit} is replaced) whose last output line is the kernel image for the commit')
     .option('--measure-command <cmd>', 'measure without a device: a command (split on blanks, no shell; {commit} is replaced) printing the metric; run once per repetition')
-    .option('-s, --serial <serial>', 'a phone to flash (not supported yet: kernels boot on a fresh virtual device)')
-    .option('--memory <size>', 'virtual device RAM', '1G')
-    .option('--cpus <n>', 'virtual device CPUs', '2')
-    .option('--zram-size <size>', 'virtual device zram size', '75%')
-    .option('--zram-algorithm <name>', 'virtual device zram compressor', 'lz4')
+    .option('-s, --serial <serial>', "flash this device (a phone, or a virtual device from zlab vm start) with each commit's kernel inside its own known-good boot image, instead of booting a fresh virtual device; it is put back on its known-good kernel at the end")
+    .option('--memory <size>', 'fresh virtual device RAM (not with -s)', '1G')
+    .option('--cpus <n>', 'fresh virtual device CPUs (not with -s)', '2')
+    .option('--zram-size <size>', 'fresh virtual device zram size (not with -s)', '75%')
+    .option('--zram-algorithm <name>', 'fresh virtual device zram compressor (not with -s)', 'lz4')
     .option('--size <size>', 'eater size per run (150 % cannot fit on the default 1G device with 75 % zram: what swap cannot hold must stay resident beside the compressed pages)', '120%')
     .option('--ratio <r>', 'eater compression ratio', '3')
     .option('--retouch <n>', 'eater re-touch passes', '1')
     .option('--hold-ms <ms>', 'eater hold between fill and re-touch', '1000')
     .option('--run-timeout <s>', 'seconds one measurement run may take', '900')
     .option('--image-timeout <s>', 'seconds --image-command may take', '3600')
-    .option('--boot-timeout <s>', 'seconds a kernel may take to boot to adb', '300')
+    .option('--boot-timeout <s>', 'seconds a kernel may take to boot to adb (with -s: to sys.boot_completed after the flash)', '300')
     .option('--jobs <n>', 'make -j for --build', '2')
     .option('--replace', 'discard the state of an earlier bisect of this repository that did not finish')
     .option('--json', 'print one JSON document: the result, the report files and every step')
-    .action(async (o: StartOptions) => {
+    .action(async (o: StartOptions, command: Command) => {
       const { source, stepTimeoutMs } = measureSource(o);
       const direction = metricDirection(o.metric, o);
       const policy = policyFrom(o);
+      if (o.serial) {
+        const vmOnly = ['memory', 'cpus', 'zramSize', 'zramAlgorithm'].filter((k) => command.getOptionValueSource(k) === 'cli');
+        if (vmOnly.length) {
+          throw new UsageError(`--serial: ${vmOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} only apply to a fresh virtual device; a flashed device keeps its own memory, CPUs and zram`);
+        }
+      }
+      const { flashTargetFor, restoreKnownGood } = await import('../../bisect/flash-measure.js');
+      const target = o.serial && source.kind === 'device' ? await flashTargetFor(o.serial, undefined) : undefined;
+      if (target && source.kind === 'device') source.target = target;
       const session = await prepareBisect({ repo: o.repo, good: o.good, bad: o.bad, metric: o.metric, direction, policy, source, replace: o.replace });
       say(`bisecting ${session.repo}: good ${session.good.slice(0, 12)}, bad ${session.bad.slice(0, 12)}, ${session.metric} (${direction}); state in ${session.dir}`);
-      const measurer = await openMeasurer(session.source, say);
+      if (target) say(`each commit's kernel is flashed to ${target.serial} (adb server port ${target.adbServerPort})`);
+      let restored: string | null = null;
       try {
-        const step = [process.execPath, zlabEntry, 'bisect', 'step', '--state', session.dir];
-        const outcome = await runBisectWithGit(session, measurer, step, stepTimeoutMs, say);
-        if (o.json) printJson({ result: outcome.result, report: outcome.report, baseline: outcome.session.baseline, steps: outcome.session.steps });
-        else process.stdout.write(`${readFileSync(outcome.report.markdown, 'utf8')}\nreport: ${outcome.report.markdown}\n        ${outcome.report.json}\n`);
+        const measurer = await openMeasurer(session.source, say);
+        try {
+          const step = [process.execPath, zlabEntry, 'bisect', 'step', '--state', session.dir];
+          const outcome = await runBisectWithGit(session, measurer, step, stepTimeoutMs, say);
+          if (target) restored = await restoreKnownGood(target, wholeNumber('--boot-timeout', o.bootTimeout, 10, 3600), say);
+          const device = target ? { serial: target.serial, knownGood: restored } : null;
+          if (o.json) printJson({ result: outcome.result, report: outcome.report, baseline: outcome.session.baseline, steps: outcome.session.steps, device });
+          else process.stdout.write(`${readFileSync(outcome.report.markdown, 'utf8')}\nreport: ${outcome.report.markdown}\n        ${outcome.report.json}\n`);
+        } finally {
+          await measurer.close();
+        }
       } finally {
-        await measurer.close();
+        // Whatever happened, a flashed device goes back to its known-good kernel.
+        if (target && restored === null) {
+          await restoreKnownGood(target, wholeNumber('--boot-timeout', o.bootTimeout, 10, 3600), say).catch((err) => say(`${target.serial}: known-good kernel NOT restored: ${errorMessage(err)}`));
+        }
       }
     });
 
@@ -181,7 +199,7 @@ export function register(program: Command): void {
       } catch (err) {
         reportError(err);
         // Anything but a commit that cannot be measured stops git bisect run.
-        process.exitCode = err instanceof ZlabError && err.kind !== 'usage' && err.kind !== 'bug' ? 125 : STEP_ABORT;
+        process.exitCode = err instanceof ZlabError && err.kind !== 'usage' && err.kind !== 'bug' && !(err instanceof BisectAbort) ? 125 : STEP_ABORT;
       } finally {
         await measurer?.close();
       }

@@ -6,7 +6,10 @@
  * host loop runs `adb shell cat …` of the same sources at the same rate and its
  * device-side cost is the device's busy time (/proc/stat) above an idle
  * baseline measured first. Prints CPU share of one CPU, CPU per sample and the
- * ratio. Uses the device ZLAB_SERIAL names (ZLAB_ADB_SERVER), else boots a
+ * ratio. Beside the sampler, device-scripts/readcost gives the floor under its
+ * figure: waking at the same period and doing nothing, and waking and only
+ * reading the files the sampler read (no parsing, no writing).
+ * Uses the device ZLAB_SERIAL names (ZLAB_ADB_SERVER), else boots a
  * virtual device on a private adb server. ZLAB_BENCH_SECONDS sets the length
  * of each measurement (default 30).
  */
@@ -16,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { pullRecord, startSampler, stopSampler } from '../harness/collect/sampler-control.js';
 import { parseSamplerRecord, type SamplerRecord } from '../harness/collect/sampler-record.js';
 import { shellCommand } from '../harness/device/shell-quote.js';
@@ -75,7 +79,24 @@ async function backToBack(device: ToolDevice, binary: string, hostBinary: string
   return { deviceMs: (ownCpuSeconds(onDevice) / (count - 1)) * 1000, hostMs: (ownCpuSeconds(onHost) / (count - 1)) * 1000 };
 }
 
-async function runSampler(device: ToolDevice, binary: string, hz: number, dir: string): Promise<Row> {
+/** The files a sampler record shows it read every period: its sources and its tracked threads' stat. */
+function filesReadPerPeriod(record: SamplerRecord): string[] {
+  const sources = record.header.sources.filter((s) => s.ok && s.name !== 'self').map((s) => s.path);
+  const threads = [...record.threads.values()].filter((t) => t.goneNs === null).map((t) => `/proc/${t.pid}/task/${t.tid}/stat`);
+  return [...sources, ...threads];
+}
+
+const readcostOutput = z.object({ tool: z.literal('readcost'), samples: z.number().int().positive(), elapsedNs: z.number().positive(), cpuUs: z.number().nonnegative() });
+
+/** readcost at a rate: the wake-up alone (no files) or the bare reads of `files`. */
+async function runReadcost(device: ToolDevice, binary: string, hz: number, files: string[]): Promise<Row> {
+  const text = await device.run(shellCommand([binary, '--period-ms', Math.round(1000 / hz), '--duration-ms', SECONDS * 1000, ...files]), { timeoutMs: (SECONDS + 60) * 1000 });
+  const out = readcostOutput.parse(JSON.parse(text.trim().split('\n').at(-1) ?? ''));
+  const method = files.length ? `bare reads of the same ${files.length} files (readcost)` : 'wake-up alone, no reads (readcost)';
+  return { method, targetHz: hz, samples: out.samples, seconds: out.elapsedNs / 1e9, cpuSeconds: out.cpuUs / 1e6 };
+}
+
+async function runSampler(device: ToolDevice, binary: string, hz: number, dir: string): Promise<Row & { files: string[] }> {
   const out = `${DEVICE_TOOL_DIR}/bench-${hz}.rec`;
   const sampler = await startSampler(device, { binary, out, periodMs: Math.round(1000 / hz) });
   await sleep(SECONDS * 1000);
@@ -84,7 +105,7 @@ async function runSampler(device: ToolDevice, binary: string, hz: number, dir: s
   await device.run(shellCommand(['rm', '-f', out]));
   const seconds = (record.tNs[record.tNs.length - 1]! - record.tNs[0]!) / 1e9;
   const cpuSeconds = ownCpuSeconds(record);
-  return { method: 'on-device sampler (own CPU)', targetHz: hz, samples: record.tNs.length - 1, seconds, cpuSeconds, scans: record.end?.scans ?? null };
+  return { method: 'on-device sampler (own CPU)', targetHz: hz, samples: record.tNs.length - 1, seconds, cpuSeconds, scans: record.end?.scans ?? null, files: filesReadPerPeriod(record) };
 }
 
 async function runNaive(device: ToolDevice, hz: number, idleBusyPerSec: number): Promise<Row> {
@@ -105,11 +126,11 @@ async function runNaive(device: ToolDevice, hz: number, idleBusyPerSec: number):
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'zlab-bench-'));
-  const bins = await buildWorkloadBinaries(['sampler']);
+  const bins = await buildWorkloadBinaries(['sampler', 'readcost']);
   const fixture = await openWorkloadDevice((line) => process.stderr.write(`${line}\n`));
   try {
     const device = fixture.device;
-    const tools = await pushTools(device, ['sampler']);
+    const tools = await pushTools(device, ['sampler', 'readcost']);
     process.stderr.write(`idle baseline, ${SECONDS} s\n`);
     const b0 = await busyTicks(device);
     const t0 = Date.now();
@@ -117,11 +138,17 @@ async function main(): Promise<void> {
     const idleBusyPerSec = ((await busyTicks(device)) - b0) / USER_HZ / ((Date.now() - t0) / 1000);
 
     const rows: Row[] = [];
+    const floors = new Map<number, { wake: Row; reads: Row }>();
     for (const hz of RATES_HZ) {
       process.stderr.write(`sampler at ${hz} Hz, ${SECONDS} s\n`);
-      rows.push(await runSampler(device, tools.sampler, hz, dir));
+      const sampler = await runSampler(device, tools.sampler, hz, dir);
+      rows.push(sampler);
       process.stderr.write(`naive loop at ${hz} Hz, ${SECONDS} s\n`);
       rows.push(await runNaive(device, hz, idleBusyPerSec));
+      process.stderr.write(`readcost at ${hz} Hz: wake-up alone, then the sampler's ${sampler.files.length} files, ${SECONDS} s each\n`);
+      const floor = { wake: await runReadcost(device, tools.readcost, hz, []), reads: await runReadcost(device, tools.readcost, hz, sampler.files) };
+      floors.set(hz, floor);
+      rows.push(floor.wake, floor.reads);
     }
 
     const table = new Table({ head: ['method', 'target Hz', 'achieved Hz', 'CPU share (of one CPU)', 'CPU per sample', 'thread scans'] });
@@ -133,6 +160,11 @@ async function main(): Promise<void> {
     const verdicts: string[] = [];
     for (const hz of RATES_HZ) {
       const [s, n] = rows.filter((r) => r.targetHz === hz) as [Row, Row];
+      const floor = floors.get(hz)!;
+      const pct = (r: Row) => `${((r.cpuSeconds / r.seconds) * 100).toFixed(2)} %`;
+      process.stdout.write(
+        `${hz} Hz: of the sampler's ${pct(s)}, waking up alone costs ${pct(floor.wake)} and waking to read its files without parsing or writing ${pct(floor.reads)}\n`,
+      );
       const ratio = perSample(n) / perSample(s);
       process.stdout.write(`${hz} Hz: the naive loop costs ${Number.isFinite(ratio) ? ratio.toFixed(1) : '∞ (sampler below one tick)'}× the sampler's device CPU per sample\n`);
       if (hz === 10) {

@@ -11,7 +11,7 @@ export type ToolDevice = Pick<Device, 'shell' | 'run' | 'push' | 'pull' | 'abi'>
 /** Where zlab keeps its device programs on the device. */
 export const DEVICE_TOOL_DIR = '/data/local/tmp/zlab';
 
-export type DeviceToolName = 'memeater' | 'sampler' | 'zramcost';
+export type DeviceToolName = 'memeater' | 'sampler' | 'zramcost' | 'readcost';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

@@ -32,10 +32,8 @@ export function readRebootTarget(channel: string): string | null {
 interface QemuExit {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** What the console says about how this boot ended (see consoleVerdict). */
-  console?: string | null;
-  /** QEMU's own last line of output during this boot. */
-  qemuSaid?: string | null;
+  /** Where this boot's output begins in the console log and the supervisor log (read only when it ended by itself). */
+  output?: { consoleLog: string; consoleOffset: number; log: string; logOffset: number };
   /** Set when there was nothing to boot (e.g. an empty slot); QEMU did not run. */
   error?: string;
 }
@@ -151,8 +149,10 @@ export class Supervisor {
 
   private describeExit(exit: QemuExit): string {
     const how = exit.signal ? `signal ${exit.signal}` : `exit status ${exit.code}`;
-    const why = exit.console ?? 'the guest powered off or panicked, or QEMU failed';
-    const said = exit.qemuSaid ? `; supervisor.log ends: ${exit.qemuSaid}` : '';
+    const out = exit.output;
+    const why = (out && consoleVerdict(out.consoleLog, out.consoleOffset)) ?? 'the guest powered off or panicked, or QEMU failed';
+    const last = out && qemuLastWords(out.log, out.logOffset);
+    const said = last ? `; supervisor.log ends: ${last}` : '';
     return `QEMU ended (${how}) without a reboot request: ${why}${said}; see ${join(this.vmDir, 'supervisor.log')} and the console log`;
   }
 
@@ -243,7 +243,7 @@ export class Supervisor {
       qemu.once('close', (code, signal) => {
         running = false;
         this.qemu = null;
-        void watch.then(() => resolve({ code, signal, console: consoleVerdict(state.consoleLog, consoleOffset), qemuSaid: qemuLastWords(logPath, logOffset) }));
+        void watch.then(() => resolve({ code, signal, output: { consoleLog: state.consoleLog, consoleOffset, log: logPath, logOffset } }));
       });
     });
   }

@@ -3,7 +3,8 @@
  * accepts it) but its kernel is truncated. The deploy must see the boot time
  * out, climb the recovery ladder and bring the virtual device back on its
  * known-good image, reporting the rung and the time. A one-shot kernel that
- * hangs is rescued by a power cycle alone.
+ * hangs is rescued by a power cycle alone, and one that panics is named by
+ * its panic line.
  */
 import { describe, expect, it } from '@jest/globals';
 import { execa } from 'execa';
@@ -84,5 +85,19 @@ describe('deploying a kernel that does not boot', () => {
     expect(readSlotState(slotDirFor(lab.vm.vmDir))).toEqual(slots);
     const procCmdline = await execa('adb', ['-P', String(lab.server.port), '-s', lab.vm.serial, 'shell', 'cat /proc/cmdline'], { timeout: 30_000 });
     expect(procCmdline.stdout).not.toContain('rdinit=/zlab-no-such-init');
+  }, 15 * 60_000);
+
+  it('a one-shot kernel that panics: the failure quotes the panic from the console, and a power cycle brings back the slot', async () => {
+    const slots = readSlotState(slotDirFor(lab.vm.vmDir));
+    const active = parseBootImage(readFileSync(slots.slots[slots.active]!.path));
+    // No init in the ramdisk and no root device: the kernel panics, and with panic=-1 QEMU exits.
+    const cmdline = `${active.cmdline.replace(/\bpanic=-?\d+/, '')} panic=-1 rdinit=/zlab-no-such-init`;
+    const panicking = join(lab.work, 'panicking.img');
+    writeFileSync(panicking, repackBootImage(active, { cmdline }));
+    const result = await deployKernel({ serial: lab.vm.serial, adbServerPort: lab.server.port, imagePath: panicking, oneShot: true, bootTimeoutMs: 120_000, recoveryBootTimeoutMs: 240_000 });
+    process.stderr.write(`one-shot panic: ${result.failure}\n`);
+    expect(result.failure).toMatch(/QEMU ended \(exit status 0\) without a reboot request: the kernel panicked: Kernel panic - not syncing: \S/);
+    expect(result).toMatchObject({ deployed: false, rung: 'power-cycle', rungNumber: 2 });
+    expect(readSlotState(slotDirFor(lab.vm.vmDir))).toEqual(slots);
   }, 15 * 60_000);
 });

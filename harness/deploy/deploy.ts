@@ -75,6 +75,8 @@ export interface DeployResult {
   flash: FlashResult;
   /** Why the requested image did not deploy, when recovered. */
   failure: string | null;
+  /** Why the first boot of the flashed slot ended by itself, when it was booted once more (see deployKernel). */
+  firstBootFailure: string | null;
   attempts: RungAttempt[];
 }
 
@@ -88,7 +90,7 @@ export class DeployFailedError extends ZlabError {
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 /** Wait for adb to list the serial as `device` with sys.boot_completed=1; seconds, or null on timeout or a device that is down for good. */
-async function waitForBoot(link: DeviceLink, timeoutMs: number): Promise<{ seconds: number } | { seconds: null; why: string }> {
+async function waitForBoot(link: DeviceLink, timeoutMs: number): Promise<{ seconds: number } | { seconds: null; why: string; endedByItself: boolean }> {
   const started = Date.now();
   let lastConnect = 0;
   for (;;) {
@@ -102,9 +104,9 @@ async function waitForBoot(link: DeviceLink, timeoutMs: number): Promise<{ secon
     }
     // A power-off seen in the first seconds may be the previous boot's, not yet replaced.
     const failure = Date.now() - started > 3_000 ? link.bootFailure() : null;
-    if (failure) return { seconds: null, why: failure };
+    if (failure) return { seconds: null, why: failure, endedByItself: true };
     if (Date.now() - started > timeoutMs) {
-      return { seconds: null, why: `no adb with sys.boot_completed=1 within ${timeoutMs / 1000} s (adb state: ${state ?? 'not listed'})` };
+      return { seconds: null, why: `no adb with sys.boot_completed=1 within ${timeoutMs / 1000} s (adb state: ${state ?? 'not listed'})`, endedByItself: false };
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -164,7 +166,18 @@ export async function deployKernel(request: DeployRequest): Promise<DeployResult
   progress(`${request.serial}: bootloader at ${target}; flashing ${request.imagePath}`);
   const flash = await flashTo(target, request.imagePath, { slot: request.slot, oneShot: request.oneShot });
 
-  const boot = await waitForBoot(link, request.bootTimeoutMs);
+  let boot = await waitForBoot(link, request.bootTimeoutMs);
+  // An A/B bootloader gives a newly flashed slot more than one try before it
+  // falls back; so does this, once, when the first boot ended by itself. A
+  // kernel that panics panics again and goes to the recovery ladder; the
+  // first failure is kept in the result either way.
+  let firstBootFailure: string | null = null;
+  if (boot.seconds === null && boot.endedByItself && !request.oneShot && link.powerCycle) {
+    firstBootFailure = boot.why;
+    progress(`${request.serial}: the first boot of ${request.imagePath} ended by itself (${boot.why}); booting the slot once more`);
+    await link.powerCycle();
+    boot = await waitForBoot(link, request.bootTimeoutMs);
+  }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (boot.seconds !== null) {
     const running = await readRunningIdentity(request.serial, request.adbServerPort);
@@ -183,6 +196,7 @@ export async function deployKernel(request: DeployRequest): Promise<DeployResult
       knownGood,
       flash,
       failure: null,
+      firstBootFailure,
       attempts: [],
     };
   }
@@ -220,6 +234,7 @@ export async function deployKernel(request: DeployRequest): Promise<DeployResult
       knownGood,
       flash,
       failure,
+      firstBootFailure,
       attempts,
     };
   };

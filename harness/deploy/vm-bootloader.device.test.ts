@@ -140,7 +140,18 @@ describe('the virtual device bootloader', () => {
     const result = await zlab('flash', '-s', lab.vm.serial, path, '--json');
     expect(result.stderr).not.toMatch(/error/);
     expect(result.exitCode).toBe(0);
-    const json = JSON.parse(result.stdout) as { deployed: boolean; rung: string; bootSeconds: number; identity: { release: string }; flash: { slot: string } };
+    const json = JSON.parse(result.stdout) as {
+      deployed: boolean;
+      rung: string;
+      bootSeconds: number;
+      identity: { release: string };
+      flash: { slot: string };
+      failure: string | null;
+      firstBootFailure: string | null;
+    };
+    if (json.firstBootFailure) process.stderr.write(`zlab flash: the first boot ended by itself: ${json.firstBootFailure}\n`);
+    // The reason first, so that a failed deploy says why.
+    expect(json.failure).toBeNull();
     expect(json).toMatchObject({ deployed: true, rung: 'none', flash: { slot: 'b' } });
     expect(json.identity.release).toBe(lab.vm.kernelRelease);
     expect(json.bootSeconds).toBeGreaterThan(0);

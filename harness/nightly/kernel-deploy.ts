@@ -145,6 +145,8 @@ export interface KernelDeployment {
   identity: string | null;
   deploySeconds?: number;
   bootSeconds?: number;
+  /** Why the flashed slot's first boot ended by itself, when it booted on the second try. */
+  firstBootFailure?: string;
 }
 
 /** A device as the deploy stage reaches it. */
@@ -314,6 +316,7 @@ export class NightKernels {
       identity: describeIdentity(result.identity),
       deploySeconds: result.totalSeconds,
       bootSeconds: result.bootSeconds,
+      ...(result.firstBootFailure ? { firstBootFailure: result.firstBootFailure } : {}),
     };
   }
 

@@ -106,6 +106,27 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * A daemon's first sample is in the file: tell the waiting parent, then let go
+ * of the starting shell's stdio (until now, setup errors reached the host).
+ */
+static void detach(int *ready_fd)
+{
+	if (write(*ready_fd, "1", 1) != 1) {
+		/* the parent is gone: nobody waits for the byte */
+	}
+	close(*ready_fd);
+	*ready_fd = -1;
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+}
+
 /* One record, one write: what is in the file is always whole lines. */
 static void flush_record(void)
 {
@@ -942,24 +963,34 @@ int main(int argc, char **argv)
 	if (out_fd < 0)
 		die("cannot create %s: %s", out_path, strerror(errno));
 
+	int ready_fd = -1;
 	if (daemonize) {
-		/* detach from the shell that started us: the host ends that shell */
+		/*
+		 * Detach from the shell that started us (the host ends that shell),
+		 * but print the pid only once the first sample is in the file: what
+		 * the host starts next (the eater) must not begin before the record.
+		 */
+		int ready[2];
+		if (pipe(ready))
+			die("pipe: %s", strerror(errno));
 		pid_t pid = fork();
 		if (pid < 0)
 			die("fork: %s", strerror(errno));
 		if (pid > 0) {
+			char byte;
+			close(ready[1]);
+			ssize_t r;
+			do
+				r = read(ready[0], &byte, 1);
+			while (r < 0 && errno == EINTR);
+			if (r != 1)
+				die("stopped before its first sample");
 			printf("%d\n", pid);
 			return 0;
 		}
+		close(ready[0]);
+		ready_fd = ready[1];
 		setsid();
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-			if (null > 2)
-				close(null);
-		}
 	}
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "w");
@@ -1050,6 +1081,8 @@ int main(int argc, char **argv)
 		sample_threads(now);
 		flush_record();
 		samples++;
+		if (ready_fd >= 0)
+			detach(&ready_fd);
 
 		next += period_ns;
 		now = boottime_ns();

@@ -143,6 +143,29 @@ describe('sampler as a daemon', () => {
     expect(rec.header.pid).toBe(pid);
     expect(rec.tNs.length).toBeGreaterThanOrEqual(2);
   }, 30_000);
+
+  // What the host starts after the sampler (the eater) must find the record
+  // begun. Natively the first sample is quick enough to hide a wrong order;
+  // under qemu-aarch64 it is not.
+  it.each<DeviceAbi>(['x86_64', 'arm64-v8a'])('reports its pid only once the first sample is in the file (%s)', async (abi) => {
+    const out = join(dir, `daemon-ready-${abi}.rec`);
+    const [cmd, pre] = hostRunner(abi, bins[abi].sampler);
+    const res = await execa(cmd, [...pre, '--daemon', '--out', out, '--period-ms', '600000']);
+    const pid = Number(res.stdout.trim());
+    try {
+      expect(((await readFile(out, 'utf8')).match(/^S /gm) ?? []).length).toBe(1);
+    } finally {
+      process.kill(pid, 'SIGTERM');
+    }
+  }, 30_000);
+
+  it('fails with the reason when it stops before its first sample', async () => {
+    const res = await execa(bins.x86_64.sampler, ['--daemon', '--out', join(dir, 'daemon-fails.rec'), '--pidfile', join(dir, 'no-such-dir', 'x.pid')], { reject: false });
+    expect(res.exitCode).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toMatch(/cannot write .*no-such-dir\/x\.pid/);
+    expect(res.stderr).toMatch(/stopped before its first sample/);
+  }, 30_000);
 });
 
 describe('record parsing', () => {

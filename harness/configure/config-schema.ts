@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UsageError, errorMessage } from '../util/errors.js';
 import { parseFrequency, type Frequency } from './frequency.js';
-import { parseSize, type Size } from './size.js';
+import { parseSize, type Size } from '../util/size.js';
 
 /*
  * The device configuration as written in plans, files and command lines.

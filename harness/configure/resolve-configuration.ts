@@ -3,7 +3,7 @@ import type { Configuration, FrequencyTarget } from './config-schema.js';
 import type { CpufreqPolicy, DevfreqDevice, DeviceState } from './device-state.js';
 import { frequencyIn } from './frequency.js';
 import { currentSetting, sameValue, sortSettings, type Setting, type ZramSetup } from './settings.js';
-import { sizeInBytes } from './size.js';
+import { sizeInBytes } from '../util/size.js';
 
 /*
  * Turn a validated configuration into the settings this device needs,

@@ -13,7 +13,7 @@ const KERNEL_SWITCH_SECONDS = 120;
 
 export function estimateJobSeconds(loaded: LoadedPlan, job: PlannedJob, ramMib = ASSUMED_RAM_MIB): number {
   const request = loaded.workloads[job.cell.workload]!;
-  const sizeMib = request.size.kind === 'bytes' ? request.size.bytes / 2 ** 20 : (request.size.percent / 100) * ramMib;
+  const sizeMib = 'bytes' in request.size ? request.size.bytes / 2 ** 20 : (request.size.percent / 100) * ramMib;
   const fillMibps = request.rateMibps > 0 ? Math.min(request.rateMibps, FILL_MIB_PER_SECOND) : FILL_MIB_PER_SECOND;
   const eatSeconds = (sizeMib / fillMibps) * (1 + request.retouch) + request.holdMs / 1000;
   return PER_JOB_OVERHEAD_SECONDS + loaded.plan.thermal.cooldownSeconds + eatSeconds;

@@ -24,7 +24,7 @@ describe('plans', () => {
     const loaded = parsePlanText(plan, 'plan.yaml');
     expect(loaded.plan.kernels).toEqual({ current: { current: true } });
     expect(loaded.plan.order).toBe('interleaved');
-    expect(loaded.workloads.eat).toMatchObject({ size: { kind: 'percent', percent: 150 }, ratio: 3, sameFilledPct: 10 });
+    expect(loaded.workloads.eat).toMatchObject({ size: { percent: 150 }, ratio: 3, sameFilledPct: 10 });
     expect(loaded.hash).toMatch(/^[0-9a-f]{16}$/);
   });
 

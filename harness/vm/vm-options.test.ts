@@ -8,7 +8,7 @@ describe('virtual device options', () => {
     expect(parseMemoryMiB('1536M')).toBe(1536);
     expect(parseMemoryMiB('1.5G')).toBe(1536);
     expect(parseMemoryMiB(2048)).toBe(2048);
-    expect(() => parseMemoryMiB('12Q')).toThrow(/--memory: "12Q" is not a memory size/);
+    expect(() => parseMemoryMiB('12Q')).toThrow(/--memory: "12Q" is not a size; use 512M, 1.5G, a number of MiB$/);
     expect(() => parseMemoryMiB('64M')).toThrow(/out of range/);
   });
 

@@ -1,42 +1,36 @@
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
+import { parseSize } from '../util/size.js';
 
 /** zram compressors a 6.12 kernel may offer; the guest refuses the ones its kernel lacks. */
 export const ZRAM_ALGORITHMS = ['lz4', 'lz4hc', 'zstd', 'lzo', 'lzo-rle', 'deflate', '842'] as const;
 export type ZramAlgorithm = (typeof ZRAM_ALGORITHMS)[number];
 
-const UNITS: Record<string, number> = { K: 1 / 1024, M: 1, G: 1024 };
-
-/** `1G`, `1536M`, `1.5G` or a bare number of MiB → MiB. */
+/** `1G`, `1536M`, `1.5G` or a bare number of MiB (as QEMU's -m) → MiB. */
 export function parseMemoryMiB(text: string | number, flag = '--memory'): number {
-  const value = String(text).trim();
-  const match = /^(\d+(?:\.\d+)?)\s*([KMG])?(?:i?B)?$/i.exec(value);
-  if (!match) throw new UsageError(`${flag}: "${value}" is not a memory size; use 1G, 1536M or a number of MiB`);
-  const mib = Number(match[1]) * (UNITS[(match[2] ?? 'M').toUpperCase()] ?? 1);
-  if (!Number.isInteger(mib)) throw new UsageError(`${flag}: "${value}" is not a whole number of MiB`);
+  const size = parseSize(text, flag, { bareUnit: 'MiB', percent: false }) as { bytes: number };
+  const mib = size.bytes / 1024 ** 2;
+  if (!Number.isInteger(mib)) throw new UsageError(`${flag}: "${text}" is not a whole number of MiB`);
   if (mib < 128 || mib > 16384) throw new UsageError(`${flag}: ${mib} MiB is out of range (128M to 16G)`);
   return mib;
 }
 
 /**
- * zram disk size as the guest's init reads it: a percentage of RAM (`75%`)
- * or a byte count. `2G`/`512M` are turned into bytes here.
+ * zram disk size as the guest's init reads it: a whole percentage of RAM
+ * (`75%`) or a byte count. `2G`/`512M` (or a bare number of MiB) are turned
+ * into bytes here.
  */
 export function parseZramSize(text: string, memoryMiB: number): string {
-  const value = text.trim();
-  const percent = /^(\d{1,3})%$/.exec(value);
-  if (percent) {
-    const p = Number(percent[1]);
-    if (p < 1 || p > 400) throw new UsageError(`--zram-size: ${value} is out of range (1% to 400% of RAM)`);
-    return `${p}%`;
+  const flag = '--zram-size';
+  const size = parseSize(text, flag, { bareUnit: 'MiB' });
+  if ('percent' in size) {
+    // the guest's init works in whole percent
+    if (!Number.isInteger(size.percent) || size.percent < 1) throw new UsageError(`${flag}: ${text.trim()} is out of range (1% to 400% of RAM, whole percent)`);
+    return `${size.percent}%`;
   }
-  const match = /^(\d+(?:\.\d+)?)\s*([KMG])?(?:i?B)?$/i.exec(value);
-  if (!match) throw new UsageError(`--zram-size: "${value}" is not a size; use 75%, 512M or 2G`);
-  const mib = Number(match[1]) * (UNITS[(match[2] ?? 'M').toUpperCase()] ?? 1);
-  const bytes = Math.floor(mib * 1024 * 1024);
-  if (bytes < 1024 * 1024) throw new UsageError(`--zram-size: ${value} is too small (at least 1M)`);
-  if (mib > memoryMiB * 4) throw new UsageError(`--zram-size: ${value} is more than four times the VM's ${memoryMiB} MiB of RAM`);
-  return String(bytes);
+  if (size.bytes < 1024 ** 2) throw new UsageError(`${flag}: ${text.trim()} is too small (at least 1M)`);
+  if (size.bytes > memoryMiB * 4 * 1024 ** 2) throw new UsageError(`${flag}: ${text.trim()} is more than four times the VM's ${memoryMiB} MiB of RAM`);
+  return String(size.bytes);
 }
 
 /** adb's emulator scan covers 5555–5585: a virtual device must stay outside it. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { UsageError } from '../util/errors.js';
 import { eaterArgs, parseEatOptions, planEat, ramNeededBytes } from './eat-options.js';
 import { memorySizes } from './meminfo.js';
-import { parseSize, sizeToMib } from './size-spec.js';
+import { parseEatSize, sizeToMib } from './size-spec.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -21,16 +21,16 @@ Filename				Type		Size		Used		Priority
 
 describe('sizes', () => {
   it('reads units and percentages of MemTotal', () => {
-    expect(sizeToMib(parseSize('--size', '1536M'), GiB)).toBe(1536);
-    expect(sizeToMib(parseSize('--size', '1.5G'), GiB)).toBe(1536);
-    expect(sizeToMib(parseSize('--size', '150%'), GiB)).toBe(1536);
-    expect(sizeToMib(parseSize('--size', '512MiB'), GiB)).toBe(512);
-    expect(sizeToMib(parseSize('--size', '2048k'), GiB)).toBe(2);
+    expect(sizeToMib(parseEatSize('--size', '1536M'), GiB)).toBe(1536);
+    expect(sizeToMib(parseEatSize('--size', '1.5G'), GiB)).toBe(1536);
+    expect(sizeToMib(parseEatSize('--size', '150%'), GiB)).toBe(1536);
+    expect(sizeToMib(parseEatSize('--size', '512MiB'), GiB)).toBe(512);
+    expect(sizeToMib(parseEatSize('--size', '2048k'), GiB)).toBe(2);
   });
 
   it.each(['12Q', '1536', '', '-5M', 'M', '0%', '0M', '1.5.1G', '50 %%'])('refuses %j naming the flag', (text) => {
-    expect(() => parseSize('--size', text)).toThrow(UsageError);
-    expect(() => parseSize('--size', text)).toThrow(/^--size: /);
+    expect(() => parseEatSize('--size', text)).toThrow(UsageError);
+    expect(() => parseEatSize('--size', text)).toThrow(/^--size: /);
   });
 });
 
@@ -38,8 +38,8 @@ describe('eater options', () => {
   it('applies defaults and parses every option', () => {
     const r = parseEatOptions({ size: '1.5G', ratio: '3', sameFilled: '10%', zero: '5', file: '256M', rate: '200', workers: '2' });
     expect(r).toMatchObject({ ratio: 3, sameFilledPct: 10, zeroPct: 5, rateMibps: 200, workers: 2, periodMs: 100, retouch: 1, oomScoreAdj: -1000 });
-    expect(r.file).toEqual({ kind: 'bytes', bytes: 256 * 1024 ** 2 });
-    expect(parseEatOptions({}).size).toEqual({ kind: 'percent', percent: 150 });
+    expect(r.file).toEqual({ bytes: 256 * 1024 ** 2 });
+    expect(parseEatOptions({}).size).toEqual({ percent: 150 });
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UsageError } from '../util/errors.js';
 import type { MemorySizes } from './meminfo.js';
-import { parsePercent, parseSize, sizeToMib, type SizeSpec } from './size-spec.js';
+import { parseEatSize, parsePercent, sizeToMib, type Size } from './size-spec.js';
 
 /** The highest ratio the eater's generator is calibrated for (PAGEGEN_MAX_RATIO). */
 export const MAX_RATIO = 12;
@@ -25,11 +25,11 @@ export interface EatOptionsInput {
 
 /** A validated eater request; sizes still relative until the device's memory is known. */
 export interface EatRequest {
-  size: SizeSpec;
+  size: Size;
   ratio: number;
   sameFilledPct: number;
   zeroPct: number;
-  file: SizeSpec | null;
+  file: Size | null;
   periodMs: number;
   workers: number;
   rateMibps: number;
@@ -80,11 +80,11 @@ export function parseEatOptions(input: EatOptionsInput): EatRequest {
   }
   const rate = o.rate.trim().replace(/M(i?B)?\/?s?$/i, '');
   return {
-    size: parseSize('--size', o.size),
+    size: parseEatSize('--size', o.size),
     ratio,
     sameFilledPct,
     zeroPct,
-    file: input.file === undefined ? null : parseSize('--file', input.file),
+    file: input.file === undefined ? null : parseEatSize('--file', input.file),
     periodMs: numberOption('--period-ms', o.periodMs, z.number().int().min(1).max(60_000), 'a whole number of milliseconds from 1 to 60000'),
     workers: numberOption('--workers', o.workers, z.number().int().min(1).max(64), 'a whole number of workers from 1 to 64'),
     rateMibps: numberOption('--rate', rate, z.number().min(0), 'a non-negative rate in MiB/s (0: as fast as possible)'),

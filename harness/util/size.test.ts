@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatBytes, parseSize, sizeInBytes } from './size.js';
-import { frequencyIn, parseFrequency } from './frequency.js';
 
 describe('parseSize', () => {
   it.each([
@@ -31,26 +30,20 @@ describe('parseSize', () => {
     expect(() => sizeInBytes({ percent: 50 }, null, 'zram.disksize')).toThrow(/MemTotal/);
   });
 
+  it('takes bare numbers in the unit the caller names, or asks for a unit', () => {
+    expect(parseSize('2048', '--memory', { bareUnit: 'MiB' })).toEqual({ bytes: 2 * 1024 ** 3 });
+    expect(parseSize(1536, '--memory', { bareUnit: 'MiB' })).toEqual({ bytes: 1536 * 1024 ** 2 });
+    expect(parseSize('4096B', '--memory', { bareUnit: 'MiB' })).toEqual({ bytes: 4096 });
+    expect(() => parseSize('1536', '--size', { bareUnit: null })).toThrow(/^--size: "1536" has no unit; use 512M, 1.5G or 75%$/);
+    expect(() => parseSize(1536, '--size', { bareUnit: null })).toThrow(/^--size: 1536 has no unit/);
+  });
+
+  it('refuses a percentage where RAM is not the measure', () => {
+    expect(() => parseSize('50%', '--memory', { bareUnit: 'MiB', percent: false })).toThrow(/^--memory: "50%" is not a size; use 512M, 1.5G, a number of MiB$/);
+  });
+
   it('formats sizes back', () => {
     expect(formatBytes(2 * 1024 ** 3)).toBe('2G');
     expect(formatBytes(4097)).toBe('4097');
-  });
-});
-
-describe('parseFrequency', () => {
-  it('keeps bare numbers in the file unit and converts units', () => {
-    expect(frequencyIn(parseFrequency(1804800, 'f'), 1000)).toBe(1804800);
-    expect(frequencyIn(parseFrequency('1.8GHz', 'f'), 1000)).toBe(1800000);
-    expect(frequencyIn(parseFrequency('800MHz', 'f'), 1)).toBe(800_000_000);
-    expect(frequencyIn(parseFrequency('300000kHz', 'f'), 1000)).toBe(300000);
-  });
-
-  it.each(['fast', '1.8 GHz; reboot', '0', '-5MHz', '2THz'])('refuses %j', (text) => {
-    expect(() => parseFrequency(text, 'cpufreq.all.max')).toThrow(/cpufreq\.all\.max/);
-  });
-
-  it('refuses zero and fractions', () => {
-    expect(() => parseFrequency(0, 'f')).toThrow();
-    expect(() => parseFrequency(1.5, 'f')).toThrow();
   });
 });

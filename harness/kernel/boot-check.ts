@@ -180,7 +180,7 @@ export async function checkBoot(input: BootCheckOptions): Promise<BootCheckRepor
       'qemu-system-x86_64',
       [
         '-accel', 'tcg', '-m', String(o.memMib), '-smp', String(o.cpus),
-        '-kernel', o.bzImage, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 quiet',
+        '-kernel', o.bzImage, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 no_timer_check quiet',
         '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot',
       ],
       { reject: false, timeout: o.timeoutMs, stdin: 'ignore', all: true },

@@ -7,7 +7,8 @@ import { UsageError, ZlabError } from '../util/errors.js';
 import { chooseAccel } from './accel-probe.js';
 import { seedBootSlots } from './bootloader-mode.js';
 import { kernelCommandLine } from './qemu-command.js';
-import { adbConnect, adbDevices, adbDisconnect, adbGetprop } from './adb-host.js';
+import { adbDisconnect } from './adb-host.js';
+import { waitForAdb } from './boot-wait.js';
 import { buildInitramfs } from './initramfs.js';
 import { selectKernel } from './kernel.js';
 import { commandLineMentions, isAlive, portAcceptsConnections, portIsFree, sleep, terminate } from './processes.js';
@@ -43,16 +44,6 @@ async function pickAdbPort(requested: number | undefined): Promise<number> {
     if ((port < 5555 || port > 5585) && !taken.has(port)) return port;
   }
   throw new ZlabError('infrastructure', 'could not find a free loopback port for adb');
-}
-
-function tail(path: string, lines: number): string {
-  if (!existsSync(path)) return '(empty)';
-  const text = readFileSync(path, 'latin1').split('\n');
-  return text.slice(-lines).join('\n').trim() || '(empty)';
-}
-
-function failureReport(state: VmState): string {
-  return `--- console (${state.consoleLog}) ---\n${tail(state.consoleLog, 25)}\n--- supervisor ---\n${tail(join(state.vmDir, 'supervisor.log'), 10)}`;
 }
 
 /**
@@ -129,6 +120,7 @@ async function startOnce(input: StartOptions, progress: (line: string) => void, 
     boots: 0,
     lastRebootTarget: null,
     lastExit: null,
+    firstBootFailure: null,
     fastbootPort: null,
     ownerPid: options.ownerPid ?? null,
   };
@@ -148,49 +140,11 @@ async function startOnce(input: StartOptions, progress: (line: string) => void, 
   progress(`booting ${name} under ${accel.toUpperCase()}, ${memoryMiB} MiB, ${cpus} CPUs, adb on ${serial}`);
 
   try {
-    const bootSeconds = await waitForAdb(vmDir, (options.bootTimeoutSeconds ?? 120) * 1000, signal);
+    const bootSeconds = await waitForAdb(vmDir, (options.bootTimeoutSeconds ?? 120) * 1000, signal, progress);
     return describe(updateVmState(vmDir, { bootSeconds }));
   } catch (err) {
     await teardown(existsSync(join(vmDir, 'vm.json')) ? readVmState(vmDir) : state);
     throw err;
-  }
-}
-
-async function waitForAdb(vmDir: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<number> {
-  const started = Date.now();
-  let lastConnect = 0;
-  for (;;) {
-    if (!existsSync(join(vmDir, 'vm.json'))) throw new ZlabError('device', `the virtual device in ${vmDir} was stopped while it booted`);
-    const state = readVmState(vmDir);
-    if (signal?.aborted) throw new ZlabError('infrastructure', `boot of ${state.serial} interrupted; the VM was stopped`, { serial: state.serial });
-    if (Date.now() - started > timeoutMs) {
-      throw new ZlabError('device', `virtual device ${state.serial} did not boot to adb within ${timeoutMs / 1000} s\n${failureReport(state)}`, { serial: state.serial });
-    }
-    if (!isAlive(state.supervisorPid)) {
-      throw new ZlabError('infrastructure', `the supervisor of ${state.serial} died during boot\n${failureReport(state)}`, { serial: state.serial });
-    }
-    if (state.state === 'stopped' && state.lastExit) {
-      throw new ZlabError('device', `virtual device ${state.serial} did not boot: ${state.lastExit}\n${failureReport(state)}`, { serial: state.serial });
-    }
-    const bootStarted = state.bootStartedAt ? Date.parse(state.bootStartedAt) : null;
-    // Connect once the guest says adbd is up (or, failing that, after a while anyway).
-    if (bootStarted !== null && (state.state === 'device' || Date.now() - bootStarted > 20_000)) {
-      const status = (await adbDevices(state.adbServerPort)).get(state.serial);
-      if (status === 'device') {
-        if ((await adbGetprop(state.adbServerPort, state.serial, 'sys.boot_completed')) === '1') {
-          const seconds = Math.round((Date.now() - bootStarted) / 100) / 10;
-          const zramError = await adbGetprop(state.adbServerPort, state.serial, 'zlab.zram.error');
-          if (zramError) throw new ZlabError('device', `virtual device ${state.serial} booted, but its zram swap could not be set up: ${zramError}`, { serial: state.serial });
-          return seconds;
-        }
-      } else if (Date.now() - lastConnect > 3_000) {
-        if (status !== undefined) await adbDisconnect(state.adbServerPort, state.serial);
-        await adbConnect(state.adbServerPort, state.serial);
-        lastConnect = Date.now();
-        continue;
-      }
-    }
-    await sleep(200);
   }
 }
 

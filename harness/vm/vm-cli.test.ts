@@ -32,7 +32,7 @@ describe('zlab vm', () => {
     await expect(run('vm', 'stop')).rejects.toThrow(/give a serial .* or --all/);
     await expect(run('vm', 'stop', '127.0.0.1:40000', '--all')).rejects.toThrow(/not both/);
     await expect(run('vm', 'start', '--cpus', 'two')).rejects.toThrow(/--cpus: "two" is not a whole number/);
-    await expect(run('vm', 'start', '--memory', '12Q')).rejects.toThrow(/--memory: "12Q" is not a memory size/);
+    await expect(run('vm', 'start', '--memory', '12Q')).rejects.toThrow(/--memory: "12Q" is not a size/);
     await expect(run('vm', 'start', '--adb-port', '5560')).rejects.toThrow(/emulator range 5555-5585/);
     await expect(run('vm', 'start', '--zram-algorithm', 'gzip')).rejects.toThrow(/zramAlgorithm/);
     await expect(run('vm', 'status', '127.0.0.1:1')).rejects.toThrow(/no virtual device 127\.0\.0\.1:1/);

@@ -35,6 +35,8 @@ export const vmStateSchema = z.object({
   lastRebootTarget: z.string().nullable(),
   /** Why the VM is off when it powered off by itself (poweroff, panic, QEMU error). */
   lastExit: z.string().nullable(),
+  /** Why the first boot after `zlab vm start` ended by itself, when a second power-on then booted. */
+  firstBootFailure: z.string().nullable().default(null),
   /** Set by the bootloader while it serves fastboot. */
   fastbootPort: z.number().int().nullable(),
   /** When set, the supervisor stops the VM and removes its state once this process is gone. */

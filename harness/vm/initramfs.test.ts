@@ -68,6 +68,7 @@ describe('initramfs', () => {
     const extract = join(dir, 'root');
     await execa('sh', ['-c', `mkdir -p ${extract} && cd ${extract} && cpio -id --quiet`], { input: gunzipSync(readFileSync(first.path)) });
     expect(readFileSync(join(extract, 'lib/modules/load-order'), 'utf8').trim().split('\n')).toEqual(first.modules);
+    expect(readFileSync(join(extract, 'lib/modules/release'), 'utf8')).toBe(`${kernel.release}\n`);
     expect(readFileSync(join(extract, 'lib/modules/zram.ko')).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
     const props = readFileSync(join(extract, 'etc/zlab/props'), 'utf8');
     expect(props).toContain('ro.product.cpu.abi=x86_64\n');

@@ -17,7 +17,7 @@ export const DEFAULT_ADBD = join(repoRoot, 'device-scripts', 'out', 'x86_64', 'a
 const DEFAULT_BUSYBOX = '/bin/busybox';
 
 // Bump when the layout below changes, so cached images are rebuilt.
-const LAYOUT_VERSION = 'zlab-initramfs-1';
+const LAYOUT_VERSION = 'zlab-initramfs-2';
 
 export interface InitramfsOptions {
   kernel: KernelChoice;
@@ -125,7 +125,11 @@ export async function buildInitramfs(options: InitramfsOptions): Promise<Initram
   for (let i = 0; i < modules.length; i++) {
     entries.push({ type: 'file', path: `lib/modules/${moduleNames[i]}`, data: await decompressModule(moduleSources[i] as string) });
   }
-  if (modules.length > 0) entries.push({ type: 'file', path: 'lib/modules/load-order', data: Buffer.from(moduleNames.map((n) => `${n}\n`).join('')) });
+  if (modules.length > 0) {
+    entries.push({ type: 'file', path: 'lib/modules/load-order', data: Buffer.from(moduleNames.map((n) => `${n}\n`).join('')) });
+    // the kernel they were built for: a kernel flashed into the same boot image (a recipe build) has what it needs built in
+    entries.push({ type: 'file', path: 'lib/modules/release', data: Buffer.from(`${options.kernel.release}\n`) });
+  }
 
   const image = gzipSync(writeCpioNewc(entries), { level: 6 });
   const temporary = `${path}.${process.pid}.tmp`;

@@ -23,6 +23,22 @@ describe('console verdict of a boot that ended by itself', () => {
     expect(consoleVerdict(log, earlierBoot.length)).toBe('the kernel panicked: Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100');
   });
 
+  it('names the oops and where it hit when a panic follows one', () => {
+    const log = consoleLog(
+      [
+        '[    2.735273] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI',
+        '[    2.735728] CPU: 1 UID: 0 PID: 1 Comm: swapper/0 Not tainted 6.12.117+deb12-amd64 #1',
+        '[    2.735968] RIP: 0010:sched_clock_cpu+0x9/0x190',
+        '[    2.743199] RIP: 0010:sched_clock_cpu+0x9/0x190',
+        '[    2.743429] Kernel panic - not syncing: Fatal exception in interrupt',
+        '',
+      ].join('\r\n'),
+    );
+    expect(consoleVerdict(log, 0)).toBe(
+      'the kernel panicked: Kernel panic - not syncing: Fatal exception in interrupt (after Oops: int3: 0000 [#1] PREEMPT SMP NOPTI at RIP: 0010:sched_clock_cpu+0x9/0x190)',
+    );
+  });
+
   it('tells a power-down, with the oops that came before it', () => {
     const log = consoleLog('[    9.1] BUG: kernel NULL pointer dereference, address: 0000000000000008\r\n[   12.5] reboot: Power down\r\n');
     expect(consoleVerdict(log, 0)).toBe('the guest powered off after BUG: kernel NULL pointer dereference, address: 0000000000000008');

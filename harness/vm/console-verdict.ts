@@ -16,9 +16,14 @@ export function consoleVerdict(consoleLog: string, offset: number): string | nul
     .split(/\r?\n/)
     .map((line) => line.replace(/\r/g, '').replace(/^\[\s*\d+\.\d+\]\s*/, '').trim())
     .filter((line) => line.length > 0);
+  const oopsAt = lines.findIndex((line) => /^(BUG: |Oops: |general protection fault)/.test(line));
+  const oops = oopsAt >= 0 ? lines[oopsAt] : undefined;
   const panic = lines.find((line) => line.startsWith('Kernel panic - not syncing'));
-  if (panic) return `the kernel panicked: ${panic}`;
-  const oops = lines.find((line) => /^(BUG: |Oops: |general protection fault)/.test(line));
+  if (panic) {
+    // the oops and where it hit tell a kernel bug from the emulator's (harness/vm/README.md)
+    const rip = oopsAt >= 0 ? lines.slice(oopsAt).find((line) => line.startsWith('RIP: ')) : undefined;
+    return `the kernel panicked: ${panic}${oops ? ` (after ${oops}${rip ? ` at ${rip}` : ''})` : ''}`;
+  }
   if (lines.some((line) => /^reboot: Power down|^System halted/.test(line))) return `the guest powered off${oops ? ` after ${oops}` : ''}`;
   const last = lines.at(-1);
   if (last === undefined) return null;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ZlabError } from '../util/errors.js';
 import { adbConnect, adbDevices, adbDisconnect, adbGetprop } from './adb-host.js';
 import { isAlive, sleep } from './processes.js';
+import { endedByItself } from './supervisor.js';
 import { sendControl } from './vm-control.js';
 import { type VmState, readVmState, updateVmState } from './vm-state.js';
 
@@ -15,9 +16,6 @@ function tail(path: string, lines: number): string {
 function failureReport(state: VmState): string {
   return `--- console (${state.consoleLog}) ---\n${tail(state.consoleLog, 25)}\n--- supervisor ---\n${tail(join(state.vmDir, 'supervisor.log'), 10)}`;
 }
-
-/** What the supervisor says of a QEMU that ended without a reboot request (not of a boot that could not start). */
-const ENDED_BY_ITSELF = /^QEMU ended \(.*\) without a reboot request/;
 
 /**
  * Wait until adb lists the VM as `device` with sys.boot_completed=1 and its
@@ -43,7 +41,7 @@ export async function waitForAdb(vmDir: string, timeoutMs: number, signal: Abort
       // An emulated CPU under host load sometimes crashes a boot that is
       // otherwise sound (harness/vm/README.md, "A boot that ends by
       // itself"): one more power-on tells that from a kernel that cannot boot.
-      if (failedAtBoots === null && ENDED_BY_ITSELF.test(state.lastExit)) {
+      if (failedAtBoots === null && endedByItself(state.lastExit)) {
         failedAtBoots = state.boots;
         updateVmState(vmDir, { firstBootFailure: state.lastExit });
         progress(`the first boot ended by itself (${state.lastExit.replace(/; see .*$/s, '')}); powering on once more`);

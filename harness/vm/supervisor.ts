@@ -29,6 +29,11 @@ export function readRebootTarget(channel: string): string | null {
   return target;
 }
 
+/** Whether a `lastExit` (as `describeExit` writes it) says QEMU ran and ended by itself, not that there was nothing to boot. */
+export function endedByItself(lastExit: string): boolean {
+  return /^QEMU ended \([^)]*\) without a reboot request/.test(lastExit);
+}
+
 interface QemuExit {
   code: number | null;
   signal: NodeJS.Signals | null;
